@@ -1,0 +1,218 @@
+"""passdown <verb>: the command line.  The only place that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from . import facts as F
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InputError, PassdownError
+from .workspace import Workspace, in_scope
+
+DEFAULT_SCOPE = ("fs", "mm")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tree", default=".", help="root of the kernel checkout (default: current directory)")
+    p.add_argument("--build", help="kbuild output directory holding compile_commands.json")
+    p.add_argument("--cache", help="cache directory (default: a per-tree directory under $XDG_CACHE_HOME/passdown)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    p.add_argument("-v", "--verbose", action="store_true", help="say what is happening")
+
+
+def _field(text: str) -> F.FieldSpec:
+    struct, dot, member = text.partition(".")
+    if not dot or not struct or not member:
+        raise argparse.ArgumentTypeError(f"'{text}' is not STRUCT.MEMBER, e.g. page.mapping")
+    return F.FieldSpec(struct.removeprefix("struct "), member)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="passdown", description=__doc__)
+    ap.add_argument("--version", action="version", version=f"passdown {__version__}")
+    sub = ap.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("prepare", help="configure a kernel tree and write compile_commands.json without building")
+    _common(p)
+    p.add_argument("--config", default="allmodconfig", help="allmodconfig (default), defconfig or a .config FILE")
+    p.add_argument("--arch", default="x86_64")
+    p.add_argument("dirs", nargs="*", default=list(DEFAULT_SCOPE), help="directories to get compile commands for")
+
+    for name, help_ in (("index", "parse the scope and cache its facts"),
+                        ("report", "list every use of the field in the scope")):
+        p = sub.add_parser(name, help=help_)
+        _common(p)
+        p.add_argument("--scope", nargs="+", metavar="PATH", help="files or directories (default: fs/ mm/)")
+        p.add_argument("--field", type=_field, default=F.FieldSpec("page", "mapping"), help="STRUCT.MEMBER (default page.mapping)")
+        if name == "report":
+            p.add_argument("--format", choices=("table", "json", "markdown", "cocci"), default="table")
+            p.add_argument("-o", "--output", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("graph", help="show callers or callees of a function, ops member or callback type")
+    _common(p)
+    p.add_argument("func", metavar="FUNC", help="name, name@file.c for a static, struct.member, callback:TYPE")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--callers", action="store_true", help="who reaches FUNC (default)")
+    g.add_argument("--callees", action="store_true", help="what FUNC reaches")
+    p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--format", choices=("tree", "dot"), default="tree")
+    p.add_argument("--scope", nargs="+", metavar="PATH", help="files or directories to index (default: fs/ mm/)")
+    p.add_argument("--field", type=_field, default=F.FieldSpec("page", "mapping"), help=argparse.SUPPRESS)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return VERBS[args.verb](args)
+    except PassdownError as err:
+        print(f"passdown: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("passdown: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _say(args, msg: str) -> None:
+    if not args.quiet:
+        print(msg, file=sys.stderr)
+
+
+# -- verbs ----------------------------------------------------------------------
+
+
+def cmd_prepare(args) -> int:
+    from . import kbuild
+
+    ws_tree = Path(args.tree).resolve()
+    build = Path(args.build).resolve() if args.build else ws_tree / "build-passdown"
+    res = kbuild.prepare(ws_tree, build, config=args.config, arch=args.arch, dirs=tuple(args.dirs),
+                         jobs=args.jobs, log=(lambda m: _say(args, m)) if args.verbose else None)
+    _say(args, f"{'reused' if res.reused else 'prepared'} {res.config} ({res.arch}): {res.entries} compile commands "
+               f"in {res.compdb}; pass --build {build} to the other verbs")
+    return EXIT_OK
+
+
+def _index(args, ws: Workspace):
+    from . import index as index_mod
+
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs} must be at least 1")
+    scope = ws.scope(args.scope or _default_scope(ws))
+    commands = ws.commands()
+    chosen = [c for c in commands if in_scope(c.file, scope)]
+    if not chosen and any(not str(s).endswith(".c") for s in scope):
+        chosen = commands  # headers only: every TU may include them
+    cache = ws.open_cache()
+    progress = _progress(args, len(chosen))
+    with progress as update:
+        idx = index_mod.run(ws.tree, chosen, (args.field,), cache, jobs=args.jobs, exclude=ws.exclude(),
+                            progress=update)
+    _say(args, f"indexed {len(idx.tus)} TUs ({idx.parsed} parsed, {idx.cached} from cache, "
+               f"{len(idx.failures)} with errors) in {idx.seconds:.1f}s")
+    return idx, scope, {c.file for c in commands}
+
+
+def _default_scope(ws: Workspace) -> list[str]:
+    present = [d for d in DEFAULT_SCOPE if (ws.tree / d).is_dir()]
+    return present or ["."]
+
+
+def cmd_index(args) -> int:
+    from . import graph
+
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    idx, _, _ = _index(args, ws)
+    g = graph.build(idx)
+    if args.verbose:
+        for k, v in graph.stats(g).items():
+            _say(args, f"  {k}: {v}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from . import report
+
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    idx, scope, compiled = _index(args, ws)
+    rep = report.build(ws, idx, scope, args.field, compiled)
+    _emit(args, report.RENDERERS[args.format](rep))
+    return EXIT_OK
+
+
+def cmd_graph(args) -> int:
+    from . import graph
+
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    idx, _, _ = _index(args, ws)
+    g = graph.build(idx)
+    name = args.func if ":" in args.func or "." not in args.func or "@" in args.func else f"member:{args.func}"
+    roots = graph.find(g, args.func) or ([name] if name in g else [])
+    if not roots:
+        raise InputError(f"no function, ops member or callback named '{args.func}' in the indexed scope; "
+                         "check the name or widen --scope")
+    out = []
+    for root in roots:
+        hood = graph.neighbourhood(g, root, callers=not args.callees, depth=args.depth)
+        if args.format == "dot":
+            out.append(graph.to_dot(g, {root} | {n for _, n, _ in hood}))
+            continue
+        data = g.nodes[root]
+        where = f"  ({data['file']}:{data['line']})" if data.get("file") else ""
+        out.append(graph.display(g, root) + where)
+        arrow = "<-" if not args.callees else "->"
+        for depth, node, kind in hood:
+            out.append(f"{'    ' * depth}{arrow} {graph.display(g, node)}  [{kind}]")
+    _emit(args, "\n".join(out) + "\n")
+    return EXIT_OK
+
+
+def _emit(args, text: str) -> None:
+    out = getattr(args, "output", None)
+    if out:
+        try:
+            Path(out).write_text(text)
+        except OSError as err:
+            raise InputError(f"cannot write {out} ({err.strerror}); choose another -o path") from None
+        _say(args, f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+class _progress:
+    """A rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, args, total: int):
+        self.enabled = not args.quiet and sys.stderr.isatty()
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("parsing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("", total=self.total)
+
+        def update(done: int, total: int, source: str) -> None:
+            self.bar.update(task, completed=done, description=os.path.basename(source))
+
+        return update
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
+VERBS = {"prepare": cmd_prepare, "index": cmd_index, "report": cmd_report, "graph": cmd_graph}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The tree being analysed: where it is, its compile commands, config and scope."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import compdb
+from .cache import Cache, default_dir
+from .errors import InputError
+
+PREPARE_META = "passdown-prepare.json"
+
+
+@dataclass
+class Workspace:
+    tree: Path
+    build: Path | None
+    cache_dir: Path
+
+    @classmethod
+    def open(cls, tree: str | Path, build: str | Path | None = None, cache: str | Path | None = None) -> "Workspace":
+        t = Path(tree).resolve()
+        if not t.is_dir():
+            raise InputError(f"{tree} is not a directory; pass --tree with the root of a kernel checkout")
+        b = Path(build).resolve() if build else None
+        if b is not None and not b.is_dir():
+            raise InputError(f"build directory {build} does not exist; run 'passdown prepare --build {build}' first")
+        return cls(t, b, Path(cache).resolve() if cache else default_dir(t))
+
+    # -- compile commands and the config they stand for --------------------
+    @property
+    def compdb_path(self) -> Path:
+        return compdb.find(self.tree, self.build)
+
+    def meta(self) -> dict:
+        """What `passdown prepare` recorded next to the compile commands, if anything."""
+        path = self.compdb_path.parent / PREPARE_META
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def config(self) -> dict:
+        m = self.meta()
+        return {
+            "config": m.get("config", "as given by compile_commands.json"),
+            "arch": m.get("arch", "host"),
+            "compile_commands": os.path.relpath(self.compdb_path, self.tree)
+            if self.compdb_path.is_relative_to(self.tree) else str(self.compdb_path),
+        }
+
+    def commands(self) -> list[compdb.CompileCommand]:
+        arch = self.meta().get("arch")
+        return compdb.load(self.compdb_path, target=compdb.ARCH_TARGETS.get(arch) if arch else None)
+
+    def exclude(self) -> tuple[str, ...]:
+        """Directories inside the tree that hold generated files (kbuild O=)."""
+        if self.build is not None and self.build.is_relative_to(self.tree):
+            return (str(self.build),)
+        return ()
+
+    def open_cache(self) -> Cache:
+        return Cache(self.cache_dir)
+
+    # -- scope ------------------------------------------------------------
+    def scope(self, paths: list[str] | None) -> list[Path]:
+        """Absolute scope paths, each checked to be inside the tree."""
+        out = []
+        for p in paths or ["."]:
+            raw = Path(p)
+            full = (raw if raw.is_absolute() else self.tree / raw).resolve()
+            if not full.is_relative_to(self.tree):
+                raise InputError(f"scope path {p} is outside the tree {self.tree}; give paths inside it, relative to --tree")
+            if not full.exists():
+                raise InputError(f"scope path {p} does not exist in {self.tree}; check the spelling (paths are relative to --tree)")
+            out.append(full)
+        return out
+
+    def rel(self, path: str | Path) -> str:
+        return os.path.relpath(path, self.tree)
+
+
+def in_scope(path: str, scope: list[Path]) -> bool:
+    return any(path == str(s) or path.startswith(str(s) + os.sep) for s in scope)
