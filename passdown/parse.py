@@ -566,18 +566,33 @@ def _classify(node, path) -> tuple[str, bool] | None:
 
 # -- skipped ranges -------------------------------------------------------------
 
-_COND = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else)\b", re.M)
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
 
 
 def _may_hide(data: bytes, members: Iterable[str]) -> bool:
-    """Cheap test: is there a conditional directive and a member name in the file?
+    """Cheap test: is a member name written inside a conditional block?
 
     Skipped ranges need libclang's detailed preprocessing record, which makes
-    the walk several times slower; most files never need it.
+    the walk several times slower; only files that could hide a use pay it.
     """
-    return _COND.search(data) is not None and any(
-        re.search(rb"(->|\.)\s*" + m.encode() + rb"\b", data) for m in members
-    )
+    pat = re.compile(rb"(->|\.)\s*(" + b"|".join(re.escape(m.encode()) for m in sorted(members)) + rb")\b")
+    hits = [m.start() for m in pat.finditer(data)]
+    if not hits:
+        return False
+    depth, spans, start = 0, [], 0
+    for d in _DIRECTIVE.finditer(data):
+        word = d.group(1)
+        if word in (b"if", b"ifdef", b"ifndef"):
+            if depth == 0:
+                start = d.start()
+            depth += 1
+        elif word == b"endif" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, d.start()))
+    if depth > 0:
+        spans.append((start, len(data)))
+    return any(s <= h < e for h in hits for s, e in spans)
 
 
 def _skipped(tu, fw: _FileWalker, members: set[str]) -> None:
@@ -678,21 +693,27 @@ def parse_tu(
 
     K = _kinds()
     for top in tu.cursor.get_children():
+        # The kind first: asking for a location is the costly part, and most
+        # top-level cursors are header structs, typedefs and macro records.
+        kind = top.kind
+        if kind != K.FUNCTION_DECL and kind != K.VAR_DECL:
+            continue
         f = top.location.file
         if f is None:
             continue
         fw = walker_for(f.name)
         if fw is None:
             continue
-        kind = top.kind
         if kind == K.FUNCTION_DECL:
             _function(fw, top)
-        elif kind == K.VAR_DECL:
+        else:
             _global(fw, top)
     if need_skipped:
         _skipped(tu, main, members)
     t_walk = time.perf_counter()
     deps = sorted({os.path.normpath(i.include.name) for i in tu.get_includes()} | {source})
+    for d in deps:
+        walker_for(d)  # a tree header with no functions is still covered by this TU
     headers = tuple(w.facts() for p, w in walkers.items() if w is not None and p != source)
     return F.TUFacts(
         source=source,
