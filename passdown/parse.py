@@ -254,17 +254,19 @@ def fkey(cursor) -> str:
     return usr
 
 
-def _is_null(c) -> bool:
+def _is_null(fw: "_FileWalker", c) -> bool:
+    """A literal NULL, 0 or (void *)0, as written at the use (macros included)."""
     c = _strip(c)
-    K = ci.CursorKind
     if c is None:
         return False
-    if c.kind == K.INTEGER_LITERAL:
-        toks = [t.spelling for t in c.get_tokens()]
-        return toks in (["0"], ["NULL"])
-    if c.kind == K.GNU_NULL_EXPR:
+    if c.kind == ci.CursorKind.GNU_NULL_EXPR:
         return True
-    return False
+    if c.kind != ci.CursorKind.INTEGER_LITERAL:
+        return False
+    fname, _, _, off = _file_loc(c.location)
+    if fname is None or _norm(fname) != fw.path:
+        return False
+    return re.match(rb"(NULL|0[uUlL]*)\b", fw.data[off:off + 8]) is not None
 
 
 class _FunctionWalker:
@@ -298,7 +300,7 @@ class _FunctionWalker:
             c = _strip(next(iter(inner.get_children()), None))
         if c is None:
             return F.Rhs("other", "", text)
-        if _is_null(c):
+        if _is_null(self.fw, c):
             return F.Rhs("null", "", text)
         if c.kind == K.DECL_REF_EXPR:
             ref = c.referenced
@@ -446,7 +448,7 @@ class _FunctionWalker:
                         F.FuncRef(fn, "arg", self.holder, inner.location.line, s, callback=pcb,
                                   call_kind=kind, call_target=target, index=i)
                     )
-            args.append(F.Arg(s, e, text, _is_null(a), fn))
+            args.append(F.Arg(s, e, text, _is_null(self.fw, a), fn))
         if self.usr is None:
             return
         self.fw.calls.append(
