@@ -1,0 +1,102 @@
+"""index + cache: warm runs parse nothing; a change re-parses exactly its dependents."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from passdown import facts as F
+from passdown import index
+from passdown.cache import Cache
+from passdown.compdb import load
+
+FIELDS = (F.FieldSpec("page", "mapping"),)
+
+
+def make_tree(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "include").mkdir(parents=True)
+    (tree / "fs").mkdir()
+    (tree / "include" / "page.h").write_text(
+        "struct address_space { int x; };\nstruct page { struct address_space *mapping; };\n"
+        "static inline struct address_space *pm(struct page *p) { return p->mapping; }\n"
+    )
+    (tree / "include" / "other.h").write_text("int other(void);\n")
+    (tree / "fs" / "a.c").write_text('#include "page.h"\nvoid *a(struct page *p) { return pm(p); }\n')
+    (tree / "fs" / "b.c").write_text('#include "page.h"\n#include "other.h"\nint b(struct page *p) { return !p->mapping; }\n')
+    (tree / "fs" / "c.c").write_text('#include "other.h"\nint c(void) { return other(); }\n')
+    entries = [{"directory": ".", "file": f"fs/{n}.c", "arguments": ["gcc", "-Iinclude", "-c", f"fs/{n}.c"]} for n in "abc"]
+    (tree / "compile_commands.json").write_text(json.dumps(entries))
+    return tree
+
+
+def run(tree, cache_dir, jobs=1):
+    cmds = load(tree / "compile_commands.json")
+    return index.run(tree, cmds, FIELDS, Cache(cache_dir), jobs=jobs)
+
+
+def touch(path, text=None):
+    if text is not None:
+        path.write_text(text)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+
+
+def uses(idx):
+    return sorted((os.path.relpath(p, idx.tree), u.line) for p, ff in idx.files.items() for u in ff.uses)
+
+
+def test_cold_then_warm(tmp_path):
+    tree = make_tree(tmp_path)
+    cold = run(tree, tmp_path / "cache", jobs=2)
+    assert (cold.parsed, cold.cached) == (3, 0)
+    assert uses(cold) == [("fs/b.c", 3), ("include/page.h", 3)]
+    warm = run(tree, tmp_path / "cache", jobs=2)
+    assert (warm.parsed, warm.cached) == (0, 3)
+    assert uses(warm) == uses(cold)
+
+
+def test_touch_without_change_parses_nothing(tmp_path):
+    tree = make_tree(tmp_path)
+    run(tree, tmp_path / "cache")
+    touch(tree / "fs" / "a.c")
+    again = run(tree, tmp_path / "cache")
+    assert again.parsed == 0
+
+
+def test_changing_a_c_file_reparses_only_it(tmp_path):
+    tree = make_tree(tmp_path)
+    run(tree, tmp_path / "cache")
+    touch(tree / "fs" / "c.c", '#include "other.h"\n#include "page.h"\nint c(struct page *p) { return p->mapping == 0; }\n')
+    again = run(tree, tmp_path / "cache")
+    assert again.parsed == 1
+    assert ("fs/c.c", 3) in uses(again)
+
+
+def test_changing_a_header_reparses_its_includers(tmp_path):
+    tree = make_tree(tmp_path)
+    run(tree, tmp_path / "cache")
+    touch(tree / "include" / "other.h", "int other(void);\nint other2(void);\n")
+    again = run(tree, tmp_path / "cache")
+    assert again.parsed == 2  # b.c and c.c include it; a.c does not
+    # the inline function in page.h is still known although a.c (its first walker) was not re-parsed
+    assert ("include/page.h", 3) in uses(again)
+
+
+def test_header_facts_survive_the_loss_of_their_owner(tmp_path):
+    tree = make_tree(tmp_path)
+    first = run(tree, tmp_path / "cache")
+    owner = next(t.source for t in first.tus if any(h.path.endswith("page.h") for h in t.headers))
+    touch(tree / "include" / "page.h", (tree / "include" / "page.h").read_text() + "int extra(void);\n")
+    again = run(tree, tmp_path / "cache")
+    assert ("include/page.h", 3) in uses(again)
+    assert any(f.name == "extra" for f in again.files[str(tree / "include" / "page.h")].functions)
+    assert owner
+
+
+def test_a_file_that_fails_to_parse_is_kept_and_reported(tmp_path):
+    tree = make_tree(tmp_path)
+    (tree / "fs" / "c.c").write_text("int c(void) { return undeclared; }\n")
+    idx = run(tree, tmp_path / "cache")
+    assert [os.path.relpath(t.source, tree) for t in idx.failures] == ["fs/c.c"]
+    assert len(idx.tus) == 3
