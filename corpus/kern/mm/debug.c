@@ -1,0 +1,28 @@
+/* Debug dumps. Shapes: a local and a parameter named mapping of another type (unsigned long),
+ * READ_ONCE(page->mapping), page->mapping in comments and in a string literal (decoys); dump_page()
+ * is called only from the harness, with nothing but a page. */
+#include <linux/fs.h>
+
+/* The caller sampled page->mapping into @mapping; report if it has changed since. */
+static void dump_mapping_word(struct page *page, unsigned long mapping)
+{
+	struct address_space *now = READ_ONCE(page->mapping);
+
+	if ((unsigned long)now != mapping)
+		printk("  page->mapping changed: %#lx -> %#lx\n", mapping, (unsigned long)now);
+}
+
+void dump_page(struct page *page, const char *reason)
+{
+	unsigned long mapping = (unsigned long)page->mapping;
+
+	printk("page:%p refcount:%d index:%lu flags:%#lx\n", (void *)page,
+		page_count(page), page->index, page->flags);
+	if (mapping & PAGE_MAPPING_ANON)
+		printk("  anon_vma:%#lx\n", mapping - PAGE_MAPPING_ANON);
+	else if (mapping)
+		printk("  aops:%p\n", (void *)((struct address_space *)mapping)->a_ops);
+	dump_mapping_word(page, mapping);
+	if (reason)
+		printk("  page dumped because: %s\n", reason);
+}
