@@ -63,6 +63,8 @@ _HEADERS = (("gelf.h", "libelf-dev"), ("openssl/opensslv.h", "libssl-dev"))
 _DROP_SUFFIXES = (".o", ".ko", ".a", ".dwo")
 _DROP_NAMES = {"vmlinux", "vmlinux.unstripped", "vmlinux.a", "vmlinux.o", "bzImage", "Image"}
 _HOST_TOP = {"scripts", "tools"}
+_KCONFIG_DEPS = os.path.join("include", "config")
+_KCONFIG_SYMBOL = re.compile(r"[A-Z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,10 @@ def _sha256(path: Path) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write *path* through a temporary file and a rename (mode 0666 minus umask)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
@@ -305,8 +309,11 @@ def _simple_commands(line: str) -> list[list[str]]:
     return commands
 
 
-def compile_in(words: Sequence[str]) -> tuple[list[str], str, str] | None:
-    """``(argv, source, object)`` when *words* is a C compile (``cc ... -c -o obj src.c``)."""
+def compile_in(words: Sequence[str], *, c_only: bool = True) -> tuple[list[str], str, str] | None:
+    """``(argv, source, object)`` when *words* is a C compile (``cc ... -c -o obj src.c``).
+
+    With *c_only* false, a compile of any one source (``.S`` too) counts.
+    """
     words = list(words)
     while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
         words.pop(0)
@@ -335,18 +342,21 @@ def compile_in(words: Sequence[str]) -> tuple[list[str], str, str] | None:
         elif not w.startswith("-") or w == "-":
             positional.append(w)
         i += 1
-    if output is None or len(positional) != 1 or not positional[0].endswith(".c"):
+    if output is None or len(positional) != 1 or (c_only and not positional[0].endswith(".c")):
         return None
     return words, positional[0], output
 
 
 def parse_dry_run(lines: Iterable[str], directory: str | Path,
-                  path_map: dict[str, str] | None = None) -> list[CompileLine]:
+                  path_map: dict[str, str] | None = None,
+                  garbled: list[str] | None = None) -> list[CompileLine]:
     """Every C compile in ``make -n V=1`` output, in order.
 
     *directory* is where the top make runs (O=); ``make: Entering directory``
     lines move it.  *path_map* rewrites path prefixes (the throw-away copy of
     the output directory back to the real one) in directories and arguments.
+    Lines that look like a compile but do not lex as shell (output of parallel
+    makes written into each other) are appended to *garbled*.
     """
     path_map = dict(path_map or {})
 
@@ -358,6 +368,10 @@ def parse_dry_run(lines: Iterable[str], directory: str | Path,
 
     stack = [remap(os.path.abspath(directory))]
     found: list[CompileLine] = []
+    # kbuild runs fixdep on the dependency file of every object it compiles:
+    # an object fixdep is run on without a compile of it means a line was cut.
+    fixdep_objects: dict[str, str] = {}
+    compiled: set[str] = set()
     for line in logical_lines(lines):
         m = _ENTER.match(line)
         if m:
@@ -370,13 +384,23 @@ def parse_dry_run(lines: Iterable[str], directory: str | Path,
             continue
         if "-c" not in line or ".c" not in line:
             continue
-        for words in _simple_commands(line):
-            hit = compile_in(words)
+        commands = _simple_commands(line)
+        if not commands and garbled is not None and " -c " in line:
+            garbled.append(line)
+        for words in commands:
+            hit = compile_in(words, c_only=False)
             if hit is None:
+                if (len(words) >= 3 and os.path.basename(words[0]) == "fixdep"
+                        and words[2].endswith(".o")):
+                    fixdep_objects.setdefault(words[2], line)
                 continue
             argv, source, output = hit
-            found.append(CompileLine(directory=stack[-1], source=remap(source), output=remap(output),
-                                     arguments=tuple(remap(a) for a in argv)))
+            compiled.add(output)
+            if source.endswith(".c"):
+                found.append(CompileLine(directory=stack[-1], source=remap(source), output=remap(output),
+                                         arguments=tuple(remap(a) for a in argv)))
+    if garbled is not None:
+        garbled.extend(line for obj, line in fixdep_objects.items() if obj not in compiled)
     return found
 
 
@@ -499,6 +523,11 @@ def _copy_for_dry_run(build: Path, dest: Path) -> None:
                 dropped.add(n)
             elif top in _HOST_TOP and rel != ".":
                 continue
+            elif rel == _KCONFIG_DEPS and _KCONFIG_SYMBOL.fullmatch(n):
+                # One empty file per Kconfig symbol (~13,500 for allmodconfig),
+                # only ever a $(wildcard ...) dependency: leaving them out halves
+                # the copy's time and changes nothing a dry run prints.
+                dropped.add(n)
             elif n.endswith(_DROP_SUFFIXES) or n in _DROP_NAMES:
                 dropped.add(n)
         return dropped
@@ -507,7 +536,13 @@ def _copy_for_dry_run(build: Path, dest: Path) -> None:
 
 
 def dry_run(runner: _Runner, dirs: Sequence[str], jobs: int) -> tuple[list[CompileLine], Path]:
-    """kbuild's compile lines for every object under *dirs*, printed by ``make -n`` in a copy."""
+    """kbuild's compile lines for every object under *dirs*, printed by ``make -n`` in a copy.
+
+    Parallel makes can write their lines into each other even with
+    ``--output-sync=target`` (recursive makes are not synchronised in that
+    mode); ``--output-sync=recurse`` keeps every make's output whole.  Should a
+    compile line still come out garbled, the dry run is redone with one job.
+    """
     build = runner.build
     logfile = build / DRYRUN_LOG
     with tempfile.TemporaryDirectory(prefix=".passdown-dryrun-", dir=build) as tmp:
@@ -515,11 +550,18 @@ def dry_run(runner: _Runner, dirs: Sequence[str], jobs: int) -> tuple[list[Compi
         start = time.monotonic()
         _copy_for_dry_run(build, copy)
         runner.log(f"copied {build} for the dry run in {time.monotonic() - start:.1f} s")
-        argv = runner.make_argv(copy, "-n", "V=1", "-k", f"-j{jobs}", "--output-sync=target",
-                                *[d + "/" for d in dirs])
-        runner.run(argv, logfile, what="make -n (dry run)", append=False)
-        with open(logfile, encoding="utf-8", errors="surrogateescape") as f:
-            compiles = parse_dry_run(f, copy, {str(copy): str(build)})
+        for j in dict.fromkeys((jobs, 1)):
+            argv = runner.make_argv(copy, "-n", "V=1", f"-j{j}", "--output-sync=recurse", *[d + "/" for d in dirs])
+            runner.run(argv, logfile, what="make -n (dry run)", append=False)
+            garbled: list[str] = []
+            with open(logfile, encoding="utf-8", errors="surrogateescape") as f:
+                compiles = parse_dry_run(f, copy, {str(copy): str(build)}, garbled)
+            if not garbled:
+                break
+            runner.log(f"warning: {len(garbled)} garbled compile lines in {logfile} with -j{j}")
+        if garbled:
+            raise ToolError(f"make -n printed {len(garbled)} compile lines that do not parse as shell "
+                            f"(see {logfile}): report this with the log")
     return compiles, logfile
 
 
