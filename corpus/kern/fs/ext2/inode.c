@@ -24,9 +24,9 @@ static int ext2_check_page_cache(struct page *page)
 #else
 static int ext2_check_page_cache(struct page *page)
 {
-	if (!page->mapping)
-		return -EIO;
-	return 0;
+	if (page->mapping)
+		return 0;
+	return -EIO;    /* truncated under us */
 }
 #endif
 
