@@ -1,5 +1,4 @@
-/* A minimal bio layer: a bio completes as soon as it is submitted. Shapes: bio->bi_end_io called through
- * a member outside fs/ and mm/. No page->mapping use here. */
+/* Minimal bio layer, I/O completes at submission: bio->bi_end_io called through a member; no page->mapping. */
 #include <linux/bio.h>
 
 static struct bio bio_pool[4];

@@ -1,6 +1,4 @@
-/* Buffer heads. Shapes: bh->b_page->mapping on I/O completion, a plain function-pointer parameter
- * (get_block) that callers fill with functions, bh->b_end_io stored at run time and called through,
- * page_mapping() called from fs/, unlikely(!mapping), const declarations initialised from page->mapping. */
+/* Buffer heads: bh->b_page->mapping, get_block fn-pointer parameter, b_end_io set at run time, page_mapping(). */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

@@ -1,6 +1,4 @@
-/* Writing one page of an inode. Shapes: a chain three calls deep with no mapping source below the top
- * (write_inode_page has the inode; page_written_inode() reads page->mapping), a call through
- * inode->i_mapping->a_ops. */
+/* Per-inode writeback: 3-deep chain with no mapping source below the inode, inode->i_mapping->a_ops call. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

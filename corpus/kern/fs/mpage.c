@@ -1,6 +1,4 @@
-/* Multi-page writeback through bios. Shapes: a writepage_t callback (__mpage_writepage) whose mapping
- * comes from a declaration initialised from page->mapping and which falls back to a_ops->writepage,
- * bio->bi_end_io stored at run time, bvec->bv_page->mapping on I/O completion. */
+/* mpage: writepage_t callback with page->mapping in a declaration, bi_end_io set at run time, bv_page->mapping. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

@@ -1,6 +1,4 @@
-/* Runtime harness: sets up ext2 and NFS inodes, a loop device and loose pages, drives the entry points
- * and checks the results. Shapes: root callers that have nothing but a page (dump_page(),
- * count_file_pages()), loose[1].mapping written and loose[0].mapping read outside fs/ and mm/. */
+/* Runtime harness driving the entry points; roots with only a page; loose[i].mapping outside fs/ and mm/. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

@@ -1,6 +1,4 @@
-/* Debug dumps. Shapes: a local and a parameter named mapping of another type (unsigned long),
- * READ_ONCE(page->mapping), page->mapping in comments and in a string literal (decoys); dump_page()
- * is called only from the harness, with nothing but a page. */
+/* Debug dumps: locals/params named mapping of another type, READ_ONCE, page->mapping in a string (decoy). */
 #include <linux/fs.h>
 
 /* The caller sampled page->mapping into @mapping; report if it has changed since. */

@@ -1,7 +1,4 @@
-/* Page cache core. Shapes: writes (page->mapping = mapping, = NULL), truncation compares inside
- * unlikely(), a filler_t callback called through a local copy of the parameter, ->readpage(NULL, page),
- * a local copy of a_ops->freepage, calls through inode->i_mapping->a_ops and a local a_ops pointer,
- * a struct vm_area_struct * parameter, a const-qualified declaration initialised from page->mapping. */
+/* Page cache: writes, compares in unlikely(), filler_t via a local copy, ->readpage(NULL, page), vma param. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

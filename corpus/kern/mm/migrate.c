@@ -1,5 +1,4 @@
-/* Migration of page-cache pages. Shapes: newpage->mapping = page->mapping (a write and a read on one
- * line), a mapping parameter already present, #ifdef CONFIG_DEBUG_VM (off) with uses and its #else. */
+/* Migration: newpage->mapping = page->mapping, CONFIG_DEBUG_VM (off) branch with uses and its #else. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 

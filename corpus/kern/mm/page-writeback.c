@@ -1,6 +1,4 @@
-/* Writeback. Shapes: write_cache_pages() calls a writepage_t callback parameter that its callers fill
- * with functions; __writepage() gets the mapping through void *data and calls a_ops->writepage;
- * a_ops->set_page_dirty and ->writepages calls; a local mapping assigned from page->mapping. */
+/* Writeback: write_cache_pages() calls a writepage_t parameter, ->writepage/->set_page_dirty calls. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

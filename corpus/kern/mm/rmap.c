@@ -1,5 +1,4 @@
-/* Reverse mapping. Shapes: WRITE_ONCE(page->mapping, ...) and READ_ONCE(page->mapping) on anon pages,
- * page->mapping reads in functions with a struct vm_area_struct * parameter, (*page).mapping spelling. */
+/* Reverse map: WRITE_ONCE/READ_ONCE on page->mapping, vm_area_struct parameters, (*page).mapping. */
 #include <linux/fs.h>
 
 void page_set_anon_rmap(struct page *page, struct anon_vma *anon_vma)

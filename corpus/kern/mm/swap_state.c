@@ -1,5 +1,4 @@
-/* Swap cache. Decoys only: struct swap_info and struct swap_slot have mapping members of their own, and
- * swap_slot_busy() has a local named page that is a struct swap_slot. No struct page mapping use. */
+/* Swap cache decoys: structs with their own mapping, a local named page that is a struct swap_slot. */
 #include <linux/fs.h>
 
 struct swap_slot {

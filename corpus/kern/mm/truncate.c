@@ -1,6 +1,4 @@
-/* Truncation and invalidation. Shapes: local copies of a_ops->launder_page and ->invalidatepage (the
- * latter falling back to a plain function), compares against a mapping parameter, a struct inode *
- * parameter, invalidate_inode_page() called from drivers/ with only a page. */
+/* Truncation: local copies of ->launder_page/->invalidatepage, inode parameter, called from drivers/. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/buffer_head.h>

@@ -1,6 +1,4 @@
-/* Page accessors and the page pool. Shapes: page_mapping() accessor returning page->mapping (called from
- * fs/), &page->mapping kept as an address, container_of(..., struct page, mapping), folio_mapping()
- * (decoy: folio->mapping), page_is_file_backed() at the bottom of a chain with no mapping source. */
+/* Accessors: page_mapping(), &page->mapping, container_of(.., struct page, mapping), folio_mapping (decoy). */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 

@@ -1,5 +1,4 @@
-/* Reclaim. Shapes: count_file_pages() is called only from the harness with bare pages (a chain with no
- * mapping source at all); pageout() already has a mapping parameter and calls ->writepage through it. */
+/* Reclaim: count_file_pages() reached only from the harness; pageout() has the mapping already. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include <linux/writeback.h>

@@ -1,6 +1,4 @@
-/* Loop device over a file. Shapes: a caller outside fs/ and mm/ that has the mapping
- * (lo_backing_file->f_mapping) and calls invalidate_inode_page(), which only gets the page; a
- * page->mapping compare in drivers/; calls through mapping->a_ops->write_begin/write_end. */
+/* Loop device: has the mapping (lo_backing_file->f_mapping), compares page->mapping, calls mm/ with a page. */
 #include <linux/fs.h>
 #include <linux/pagemap.h>
 #include "loop.h"

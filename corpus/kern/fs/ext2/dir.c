@@ -1,7 +1,4 @@
-/* ext2 directory pages. Shapes: static write_one_page() reading page->mapping (fs/nfs/write.c has a
- * same-named static that does not), read_mapping_page() with NULL data (->readpage cast to filler_t),
- * page_host(), direct recursion, a local mapping assigned only after the page->mapping read, and
- * ext2_add_link() with two inodes in scope (the page belongs to dir, not to inode). */
+/* ext2 dirs: static write_one_page reads page->mapping, read_mapping_page, recursion, mapping set after read. */
 #include <linux/pagemap.h>
 #include "ext2.h"
 

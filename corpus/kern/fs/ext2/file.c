@@ -1,5 +1,4 @@
-/* ext2 operation table. Shapes: designated initializers naming functions defined in other files
- * (inode.c, fs/buffer.c). No page->mapping use here. */
+/* ext2 ops table: designated initializers naming functions defined in other files; no page->mapping. */
 #include "ext2.h"
 
 const struct address_space_operations ext2_aops = {

@@ -1,6 +1,4 @@
-/* ext2 address_space operations (the table is in file.c). Shapes: ext2_get_block passed as a plain
- * function-pointer argument, page_sb() (a macro nesting page_host()), #ifdef CONFIG_FS_DAX (off)
- * with page->mapping uses and an #else branch (on) with one. */
+/* ext2 aops: ext2_get_block passed as fn pointer, nested page_sb(), CONFIG_FS_DAX (off) with its #else. */
 #include <linux/pagemap.h>
 #include "ext2.h"
 

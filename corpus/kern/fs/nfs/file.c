@@ -1,5 +1,4 @@
-/* NFS operation table, with members defined here (static), in read.c, write.c and mm/. Shapes: static
- * functions in an ops table, page_file_mapping() and page_host() in callbacks that get only a page. */
+/* NFS ops table with static members and members from other files; page_file_mapping()/page_host() users. */
 #include "internal.h"
 
 static int nfs_write_begin(struct file *file, struct address_space *mapping, loff_t pos,

@@ -1,5 +1,4 @@
-/* NFS client private declarations. Shapes (decoys): struct nfs_page and struct nfs_pageio have mapping
- * members of their own. */
+/* NFS private declarations; struct nfs_page and struct nfs_pageio have their own mapping (decoys). */
 #ifndef _NFS_INTERNAL_H
 #define _NFS_INTERNAL_H
 

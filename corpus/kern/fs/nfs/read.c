@@ -1,6 +1,4 @@
-/* NFS read path. Shapes: ->readpage with a struct file * parameter that may be NULL, mutual recursion
- * (nfs_read_one <-> nfs_read_retry) reading page->mapping, and decoys: page_folio(page)->mapping and a
- * local named page that is a struct nfs_page. */
+/* NFS read: ->readpage with a struct file * (may be NULL), mutual recursion, folio and nfs_page decoys. */
 #include "internal.h"
 
 static int nfs_read_retry(struct page *page, int retries);

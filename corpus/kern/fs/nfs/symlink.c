@@ -1,5 +1,4 @@
-/* NFS symlinks. Shapes: a filler_t function passed to read_cache_page() from the same file, with the
- * inode passed through void *data; (*page).mapping spelling. */
+/* NFS symlinks: a filler_t passed to read_cache_page() with the inode in void *data; (*page).mapping. */
 #include "internal.h"
 
 static int nfs_symlink_filler(void *data, struct page *page)

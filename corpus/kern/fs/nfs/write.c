@@ -1,7 +1,4 @@
-/* NFS writeback. Shapes: static write_one_page() that does NOT read page->mapping (same name as the one
- * in fs/ext2/dir.c), a write_cache_pages() callback that gets the mapping through void *data,
- * page_mapping() called from fs/, a local copy of plain functions, a function pointer stored in a
- * global at file scope and at run time, a struct file * parameter, nfs_pageio.mapping (decoy). */
+/* NFS writeback: static write_one_page without page->mapping, void *data callback, global fn pointer, local copy. */
 #include "internal.h"
 
 static unsigned long nfs_nr_traced;

@@ -1,5 +1,4 @@
-/* Buffer heads. Shapes: struct buffer_head with b_page (so bh->b_page->mapping), b_end_io typed with a
- * function typedef and stored at run time; fs/buffer.c API with a plain function-pointer parameter. */
+/* Buffer heads: b_page (bh->b_page->mapping), b_end_io typed by a function typedef; fs/buffer.c API. */
 #ifndef _LINUX_BUFFER_HEAD_H
 #define _LINUX_BUFFER_HEAD_H
 

@@ -1,5 +1,4 @@
-/* VFS objects. Shapes: struct address_space_operations (function-pointer members), address_space,
- * inode (i_mapping), file (f_mapping, f_inode); inlines that take a mapping but no page. */
+/* VFS objects: address_space_operations (function-pointer members), address_space, inode, file. */
 #ifndef _LINUX_FS_H
 #define _LINUX_FS_H
 

@@ -1,5 +1,4 @@
-/* struct page, struct folio, struct vm_area_struct. Shapes: page's mapping inside an anonymous struct in
- * an anonymous union (as in 6.1); folio's own mapping; FOLIO_MATCH(mapping, mapping) at file scope. */
+/* struct page (mapping in an anonymous struct in an anonymous union), struct folio, FOLIO_MATCH(). */
 #ifndef _LINUX_MM_TYPES_H
 #define _LINUX_MM_TYPES_H
 

@@ -1,6 +1,4 @@
-/* Page-cache helpers. Shapes: filler_t (a non-pointer function typedef), static inlines reading
- * page->mapping, inlines calling other functions (read_mapping_page passes ->readpage as a filler_t),
- * page_host() expanding to ->mapping of a page and page_sb() nesting it. */
+/* filler_t, inlines reading page->mapping or calling functions, page_host()/page_sb() macros. */
 #ifndef _LINUX_PAGEMAP_H
 #define _LINUX_PAGEMAP_H
 
