@@ -22,6 +22,19 @@ from .errors import CacheError
 FORMAT = 1  # bump when the facts dataclasses change shape
 
 
+def _code_digest() -> str:
+    """Facts depend on the extractor's code as much as on the sources: any
+    change to parse.py or facts.py invalidates the cache."""
+    h = hashlib.blake2b(digest_size=8)
+    here = Path(__file__).parent
+    for name in ("parse.py", "facts.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+CODE = _code_digest()
+
+
 def default_dir(tree: Path) -> Path:
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.blake2b(str(tree.resolve()).encode(), digest_size=8).hexdigest()
@@ -30,7 +43,7 @@ def default_dir(tree: Path) -> Path:
 
 def tu_key(source: str, args: tuple[str, ...], fields: tuple[F.FieldSpec, ...], version: str) -> str:
     h = hashlib.blake2b(digest_size=16)
-    for part in (str(FORMAT), version, source, *args, *(str(f) for f in fields)):
+    for part in (str(FORMAT), CODE, version, source, *args, *(str(f) for f in fields)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

@@ -82,6 +82,9 @@ class Arg:
     text: str  # as written; "" when the argument comes from a macro body
     is_null: bool  # a literal NULL / 0 / (void *)0
     function: Usr | None = None  # a function passed by name (a callback)
+    member: str | None = None  # an ops member's value passed on: "struct.member"
+    local: str | None = None  # a local variable passed on (see the caller's locals)
+    callback: str | None = None  # the callee parameter's callback type key, if a function pointer
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,11 @@ def build(index: Index) -> nx.MultiDiGraph:
     for ff in index.files.values():
         locals_of = {fn.usr: fn for fn in ff.functions if fn.is_definition}
         for call in ff.calls:
-            for target, kind, attrs in _call_targets(call, locals_of.get(call.caller)):
+            caller = locals_of.get(call.caller)
+            for target, kind, attrs in _call_targets(call, caller):
                 _edge(g, call.caller, target, kind, ff.path, call.line, **attrs)
+            for source, target in _passed_on(call, caller):
+                _edge(g, source, target, CALLBACK, ff.path, call.line)
         for op in ff.ops:
             _edge(g, member_node(f"{op.struct}.{op.member}"), op.function, MEMBER, ff.path, op.line)
         for ref in ff.refs:
@@ -80,9 +83,7 @@ def _call_targets(call: F.Call, caller: F.Function | None):
         yield callback_node(call.callback, call.caller, int(call.target)), CALLBACK, {}
     elif call.kind == "local" and caller is not None:
         # A local copy calls whatever was stored in it.
-        sources = [loc.init for loc in caller.locals if loc.name == call.target and loc.init]
-        sources += [a.rhs for a in caller.assigns if a.target == call.target]
-        for rhs in sources:
+        for rhs in _local_sources(caller, call.target):
             if rhs.kind == "function":
                 yield rhs.ref, DIRECT, {"local": call.target}
             elif rhs.kind == "member":
@@ -92,6 +93,31 @@ def _call_targets(call: F.Call, caller: F.Function | None):
                 cb = caller.params[idx].callback if idx < len(caller.params) else None
                 if cb is not None:
                     yield callback_node(cb, call.caller, idx), CALLBACK, {"local": call.target}
+
+
+def _local_sources(caller: F.Function | None, name: str) -> list[F.Rhs]:
+    if caller is None:
+        return []
+    sources = [loc.init for loc in caller.locals if loc.name == name and loc.init]
+    return sources + [a.rhs for a in caller.assigns if a.target == name]
+
+
+def _passed_on(call: F.Call, caller: F.Function | None):
+    """Callback arguments that are not a function name: an ops member's value
+    (``(filler_t *)mapping->a_ops->readpage``), directly or through a local."""
+    if call.kind != "direct":
+        return
+    for i, arg in enumerate(call.args):
+        if arg.callback is None or arg.function:
+            continue
+        node = callback_node(arg.callback, call.target, i)
+        if arg.member:
+            yield node, member_node(arg.member)
+        for rhs in _local_sources(caller, arg.local) if arg.local else ():
+            if rhs.kind == "function":
+                yield node, rhs.ref
+            elif rhs.kind == "member":
+                yield node, member_node(rhs.ref)
 
 
 def _ref_sources(ref: F.FuncRef):

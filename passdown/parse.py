@@ -398,6 +398,10 @@ class _FunctionWalker:
             return
         callee = _strip(kids[0])
         ref = c.referenced
+        if ref is None and callee is not None and callee.kind == K.UNARY_OPERATOR:
+            # (*fn)(args): a call through an explicitly dereferenced pointer
+            callee = _strip(next(iter(callee.get_children()), None))
+            ref = callee.referenced if callee is not None else None
         kind, target, name, base, cb = "unknown", "", c.spelling, "", None
         if callee is not None and callee.kind == K.DECL_REF_EXPR:
             self.handled_refs.add(callee.hash)
@@ -433,7 +437,8 @@ class _FunctionWalker:
             text = self.fw.text(*aext) if aext else ""
             s, e = aext if aext else (start, start)
             inner = _strip(a)
-            fn = None
+            fn = member = local = None
+            pcb = callback_key(param_types[i]) if i < len(param_types) else None
             if inner is not None and inner.kind == K.UNARY_OPERATOR:  # &func
                 ik = list(inner.get_children())
                 if ik and _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(inner)) == "&":
@@ -443,12 +448,18 @@ class _FunctionWalker:
                 if r is not None and r.kind == K.FUNCTION_DECL:
                     fn = fkey(r)
                     self.handled_refs.add(inner.hash)
-                    pcb = callback_key(param_types[i]) if i < len(param_types) else None
                     self.fw.refs.append(
                         F.FuncRef(fn, "arg", self.holder, inner.location.line, s, callback=pcb,
                                   call_kind=kind, call_target=target, index=i)
                     )
-            args.append(F.Arg(s, e, text, _is_null(self.fw, a), fn))
+                elif r is not None and r.kind == K.VAR_DECL and r.semantic_parent is not None \
+                        and r.semantic_parent.kind == K.FUNCTION_DECL:
+                    local = r.spelling
+            elif inner is not None and inner.kind == K.MEMBER_REF_EXPR and pcb is not None:
+                r = inner.referenced
+                if r is not None and r.kind == K.FIELD_DECL:
+                    member = f"{_record_name(r)}.{r.spelling}"
+            args.append(F.Arg(s, e, text, _is_null(self.fw, a), fn, member, local, pcb))
         if self.usr is None:
             return
         self.fw.calls.append(
@@ -512,6 +523,8 @@ class _FunctionWalker:
                 self.fw.ops.append(
                     F.OpsInit(_record_name(ref), ref.spelling, rhs.ref, self.usr or "", line, off, "assign")
                 )
+                # Stored at run time: the address escapes as well.
+                self.fw.refs.append(F.FuncRef(rhs.ref, "address", self.holder, line, off))
 
 
 def _rank(use: F.FieldUse) -> int:
@@ -698,7 +711,7 @@ def parse_tu(
         # The kind first: asking for a location is the costly part, and most
         # top-level cursors are header structs, typedefs and macro records.
         kind = top.kind
-        if kind != K.FUNCTION_DECL and kind != K.VAR_DECL:
+        if kind != K.FUNCTION_DECL and kind != K.VAR_DECL and kind != K.STATIC_ASSERT:
             continue
         f = top.location.file
         if f is None:
@@ -708,8 +721,10 @@ def parse_tu(
             continue
         if kind == K.FUNCTION_DECL:
             _function(fw, top)
-        else:
+        elif kind == K.VAR_DECL:
             _global(fw, top)
+        else:  # _Static_assert(offsetof(struct page, mapping) == ...)
+            _FunctionWalker(fw, None, []).walk(top)
     if need_skipped:
         _skipped(tu, main, members)
     t_walk = time.perf_counter()
