@@ -163,7 +163,9 @@ def test_ops_initializers_and_function_references(tmp_path):
     refs = sorted((r.context, r.function.rsplit("@", 1)[-1], r.callback or "", r.holder or "") for r in f.main.refs)
     assert ("arg", "cb", "writepage_t", next(fn.usr for fn in f.main.functions if fn.name == "user")) in refs
     assert ("address", "wp", "", "var:stored") in refs
-    assert not any(r[0] == "address" and r[1] in ("la", "cb") for r in refs)
+    # a run-time store into a member lets the address escape; a callback argument does not
+    assert ("address", "la", "", next(fn.usr for fn in f.main.functions if fn.name == "user")) in refs
+    assert not any(r[0] == "address" and r[1] == "cb" for r in refs)
 
 
 def test_locals_assigned_after_use_are_recorded_in_order(tmp_path):
