@@ -63,6 +63,7 @@ class Local:
     line: int
     init: Rhs | None
     callback: str | None = None  # callback type key when a function pointer
+    scope_end: int = 0  # end of the enclosing block: the local is visible until here
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class Assign:
     offset: int
     line: int
     rhs: Rhs
+    conditional: bool = False  # under an if/loop/switch/?:/&&/||: may not run
 
 
 @dataclass(frozen=True, slots=True)

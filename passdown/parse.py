@@ -338,9 +338,9 @@ class _FunctionWalker:
             elif kind == K.DECL_REF_EXPR:
                 self.decl_ref(c)
             elif kind == K.VAR_DECL:
-                self.local(c)
+                self.local(c, path)
             elif kind == K.BINARY_OPERATOR:
-                self.binary(c)
+                self.binary(c, path)
             path.append(c)
             kids = list(c.get_children())
             for child in reversed(kids):
@@ -475,9 +475,11 @@ class _FunctionWalker:
         _, line, _, off = _file_loc(c.location)
         self.fw.refs.append(F.FuncRef(fkey(ref), "address", self.holder, line, off))
 
-    def local(self, c) -> None:
+    def local(self, c, path) -> None:
         if self.usr is None:
             return
+        block = next((p for p in reversed(path) if p.kind in (ci.CursorKind.COMPOUND_STMT, ci.CursorKind.FOR_STMT)), None)
+        bext = self.fw.extent(block) if block is not None else None
         init = None
         kids = [k for k in c.get_children() if k.kind.is_expression()]
         if kids:
@@ -487,7 +489,7 @@ class _FunctionWalker:
         ext = self.fw.extent(c)
         self.locals.append(
             F.Local(c.spelling, c.type.spelling, c.type.get_canonical().spelling,
-                    ext[0] if ext else off, line, init, callback_key(c.type))
+                    ext[0] if ext else off, line, init, callback_key(c.type), bext[1] if bext else 0)
         )
 
     def note_copy(self, name: str, rhs: F.Rhs, at) -> None:
@@ -495,7 +497,7 @@ class _FunctionWalker:
             _, line, _, off = _file_loc(at.location)
             self.fw.refs.append(F.FuncRef(rhs.ref, "local", self.usr, line, off, local=name))
 
-    def binary(self, c) -> None:
+    def binary(self, c, path) -> None:
         if _BINOPS.get(_lib.clang_getCursorBinaryOperatorKind(c)) != "=":
             return
         kids = list(c.get_children())
@@ -511,7 +513,7 @@ class _FunctionWalker:
                     and ref.semantic_parent.kind == K.FUNCTION_DECL:
                 rhs = self.rhs(kids[1])
                 _, line, _, off = _file_loc(c.location)
-                self.assigns.append(F.Assign(ref.spelling, off, line, rhs))
+                self.assigns.append(F.Assign(ref.spelling, off, line, rhs, _conditional(path)))
                 self.note_copy(ref.spelling, rhs, c)
         elif lhs.kind == K.MEMBER_REF_EXPR:
             ref = lhs.referenced
@@ -525,6 +527,19 @@ class _FunctionWalker:
                 )
                 # Stored at run time: the address escapes as well.
                 self.fw.refs.append(F.FuncRef(rhs.ref, "address", self.holder, line, off))
+
+
+def _conditional(path) -> bool:
+    """Is the innermost statement on *path* only sometimes executed?"""
+    K = ci.CursorKind
+    for p in path:
+        k = p.kind
+        if k in (K.IF_STMT, K.FOR_STMT, K.WHILE_STMT, K.DO_STMT, K.SWITCH_STMT, K.CASE_STMT,
+                 K.DEFAULT_STMT, K.CONDITIONAL_OPERATOR, K.LABEL_STMT):
+            return True
+        if k == K.BINARY_OPERATOR and _BINOPS.get(_lib.clang_getCursorBinaryOperatorKind(p)) in ("&&", "||"):
+            return True
+    return False
 
 
 def _rank(use: F.FieldUse) -> int:
