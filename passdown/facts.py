@@ -199,6 +199,18 @@ class SkippedUse:
 
 
 @dataclass(frozen=True, slots=True)
+class Decl:
+    """Where an ops member or a callback typedef is declared (its type changes
+    when the parameter is added)."""
+
+    kind: str  # "member" | "callback"
+    key: str  # "address_space_operations.writepage" | "writepage_t"
+    file: str  # absolute
+    line: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     severity: str
     file: str
@@ -219,6 +231,7 @@ class FileFacts:
     uses: tuple[FieldUse, ...] = ()
     skipped: tuple[SkippedUse, ...] = ()
     has_skipped_ranges: bool = False  # skipped ranges were computed for this file
+    decls: tuple[Decl, ...] = ()  # ops members and callback typedefs this file uses
 
 
 @dataclass(frozen=True, slots=True)

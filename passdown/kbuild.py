@@ -51,6 +51,9 @@ _SRCARCH = {"x86_64": "x86", "i386": "x86", "sparc32": "sparc", "sparc64": "spar
 
 # Kconfig targets that are not file names.
 _CONFIG_TARGET = re.compile(r"[A-Za-z0-9_.+-]*config")
+_KNOWN_TARGETS = {"allmodconfig", "allyesconfig", "allnoconfig", "alldefconfig", "defconfig", "olddefconfig",
+                  "tinyconfig", "randconfig", "kvm_guest.config", "localmodconfig", "localyesconfig"}
+_INTERACTIVE_TARGETS = {"config", "menuconfig", "nconfig", "xconfig", "gconfig", "oldconfig"}
 
 # What the tools the configuration and `make prepare` need are called in Debian.
 _TOOLS = (("make", "make"), ("gcc", "gcc"), ("flex", "flex"), ("bison", "bison"), ("bc", "bc"))
@@ -119,12 +122,19 @@ def _gcc_has_header(header: str) -> bool:
 
 
 def config_kind(config: str) -> tuple[str, Path | None]:
-    """``("target", None)`` for a Kconfig target, ``("file", path)`` for a config file."""
+    """``("target", None)`` for a Kconfig target, ``("file", path)`` for a config file.
+
+    A name such as ``myconfig`` is a file when one exists by that name and it is
+    not a well-known target; anything with a slash or a dot in front is a file.
+    """
     if not config:
         raise InputError("empty --config: give a Kconfig target such as allmodconfig or defconfig, or a .config file")
     path = Path(config).expanduser()
-    looks_like_path = os.sep in config or config.startswith(".") or not _CONFIG_TARGET.fullmatch(config)
-    if looks_like_path or (path.is_file() and not _CONFIG_TARGET.fullmatch(config)):
+    well_known = config in _KNOWN_TARGETS or config.endswith("_defconfig")
+    if config in _INTERACTIVE_TARGETS:
+        raise InputError(f"config {config} is interactive: give allmodconfig, defconfig or a .config file")
+    if (os.sep in config or config.startswith(".") or not _CONFIG_TARGET.fullmatch(config)
+            or (path.is_file() and not well_known)):
         if not path.is_file():
             raise InputError(
                 f"config {config} is neither a Kconfig target (allmodconfig, defconfig, ...) nor an existing file: "

@@ -132,6 +132,21 @@ class _FileWalker:
         self.uses: dict[tuple[int, str], F.FieldUse] = {}
         self.skipped: list[F.SkippedUse] = []
         self.has_skipped_ranges = False
+        self.decls: dict[tuple[str, str], F.Decl] = {}
+
+    def note_decl(self, kind: str, key: str, decl) -> None:
+        if (kind, key) in self.decls or decl is None:
+            return
+        fname, line, _, off = _file_loc(decl.location)
+        if fname:
+            self.decls[(kind, key)] = F.Decl(kind, key, _norm(fname), line, off)
+
+    def note_callback(self, t) -> str | None:
+        """callback_key(t), remembering where a typedef'd callback is declared."""
+        key = callback_key(t)
+        if key:
+            self.note_decl("callback", key, _callback_decl(t))
+        return key
 
     # -- text helpers ---------------------------------------------------
     def ident_at(self, offset: int) -> str:
@@ -162,6 +177,7 @@ class _FileWalker:
             uses=tuple(uses),
             skipped=tuple(self.skipped),
             has_skipped_ranges=self.has_skipped_ranges,
+            decls=tuple(self.decls.values()),
         )
 
 
@@ -231,6 +247,13 @@ def callback_key(t) -> str | None:
         if pointee.kind == ci.TypeKind.TYPEDEF:
             return pointee.get_declaration().spelling
     return ""
+
+
+def _callback_decl(t):
+    t = _unwrap_type(t)
+    if t.kind == ci.TypeKind.POINTER:
+        t = _unwrap_type(t.get_pointee())
+    return t.get_declaration() if t.kind == ci.TypeKind.TYPEDEF else None
 
 
 def _storage(cursor) -> str:
@@ -409,13 +432,14 @@ class _FunctionWalker:
             kind, target = "direct", fkey(ref)
         elif ref is not None and ref.kind == K.FIELD_DECL:
             kind, target = "member", f"{_record_name(ref)}.{ref.spelling}"
+            self.fw.note_decl("member", target, ref)
             if callee is not None and callee.kind == K.MEMBER_REF_EXPR:
                 obj = _object_of(callee)
                 bext = self.fw.extent(obj) if obj is not None else None
                 base = self.fw.text(*bext) if bext else ""
         elif ref is not None and ref.kind == K.PARM_DECL and ref.hash in self.param_index:
             kind, target = "param", str(self.param_index[ref.hash])
-            cb = callback_key(ref.type)
+            cb = self.fw.note_callback(ref.type)
         elif ref is not None and ref.kind == K.VAR_DECL:
             local = ref.semantic_parent is not None and ref.semantic_parent.kind == K.FUNCTION_DECL
             kind, target = ("local" if local else "global"), ref.spelling
@@ -438,7 +462,7 @@ class _FunctionWalker:
             s, e = aext if aext else (start, start)
             inner = _strip(a)
             fn = member = local = None
-            pcb = callback_key(param_types[i]) if i < len(param_types) else None
+            pcb = self.fw.note_callback(param_types[i]) if i < len(param_types) else None
             if inner is not None and inner.kind == K.UNARY_OPERATOR:  # &func
                 ik = list(inner.get_children())
                 if ik and _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(inner)) == "&":
@@ -525,6 +549,7 @@ class _FunctionWalker:
                 self.fw.ops.append(
                     F.OpsInit(_record_name(ref), ref.spelling, rhs.ref, self.usr or "", line, off, "assign")
                 )
+                self.fw.note_decl("member", f"{_record_name(ref)}.{ref.spelling}", ref)
                 # Stored at run time: the address escapes as well.
                 self.fw.refs.append(F.FuncRef(rhs.ref, "address", self.holder, line, off))
 
@@ -766,7 +791,7 @@ def _function(fw: _FileWalker, c) -> None:
         ext = fw.extent(p)
         s, e = ext if ext else (0, 0)
         fparams.append(F.Param(p.spelling, p.type.spelling, p.type.get_canonical().spelling, s, e,
-                               callback_key(p.type)))
+                               fw.note_callback(p.type)))
     _, line, _, name_off = _file_loc(c.location)
     ext = fw.extent(c)
     start, end = ext if ext else (name_off, name_off)
@@ -850,3 +875,4 @@ def _init_list(fw: _FileWalker, walker: _FunctionWalker, init, var: str) -> None
                 walker.handled_refs.add(inner.hash)
                 _, line, _, off = _file_loc(inner.location)
                 fw.ops.append(F.OpsInit(_record_name(member), member.spelling, fkey(ref), var, line, off))
+                fw.note_decl("member", f"{_record_name(member)}.{member.spelling}", member)
