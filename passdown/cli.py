@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=("table", "json", "markdown", "cocci"), default="table")
             p.add_argument("-o", "--output", help="write to FILE instead of standard output")
 
+    p = sub.add_parser("plan", help="decide which functions get the mapping parameter and what each call passes")
+    _common(p)
+    p.add_argument("--scope", nargs="+", metavar="PATH", help="where to look for uses (default: the rule's scope)")
+    p.add_argument("--rule", help="rule name (rules/NAME.toml) or file (default page-mapping)")
+    p.add_argument("--format", choices=("table", "json", "dot"), default="table")
+    p.add_argument("-o", "--output", help="write to FILE instead of standard output")
+
     p = sub.add_parser("graph", help="show callers or callees of a function, ops member or callback type")
     _common(p)
     p.add_argument("func", metavar="FUNC", help="name, name@file.c for a static, struct.member, callback:TYPE")
@@ -97,14 +104,16 @@ def cmd_prepare(args) -> int:
     return EXIT_OK
 
 
-def _index(args, ws: Workspace):
+def _index(args, ws: Workspace, whole_tree: bool = False):
+    """Index the TUs of the scope (or, for a plan, every TU: callers outside
+    the scope get the parameter too)."""
     from . import index as index_mod
 
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs} must be at least 1")
     scope = ws.scope(args.scope or _default_scope(ws))
     commands = ws.commands()
-    chosen = [c for c in commands if in_scope(c.file, scope)]
+    chosen = commands if whole_tree else [c for c in commands if in_scope(c.file, scope)]
     if not chosen and any(not str(s).endswith(".c") for s in scope):
         chosen = commands  # headers only: every TU may include them
     cache = ws.open_cache()
@@ -141,6 +150,21 @@ def cmd_report(args) -> int:
     idx, scope, compiled = _index(args, ws)
     rep = report.build(ws, idx, scope, args.field, compiled)
     _emit(args, report.RENDERERS[args.format](rep))
+    return EXIT_OK
+
+
+def cmd_plan(args) -> int:
+    from . import plan as plan_mod
+    from . import rules
+
+    rule, _ = rules.load(args.rule)
+    args.field = rule.spec
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    if not args.scope:
+        args.scope = [d for d in rule.scope.default if (ws.tree / d).exists()] or ["."]
+    idx, scope, _ = _index(args, ws, whole_tree=True)
+    p = plan_mod.make_plan(idx, rule, scope, ws.config())
+    _emit(args, plan_mod.RENDERERS[args.format](p))
     return EXIT_OK
 
 
@@ -212,7 +236,7 @@ class _progress:
         return False
 
 
-VERBS = {"prepare": cmd_prepare, "index": cmd_index, "report": cmd_report, "graph": cmd_graph}
+VERBS = {"prepare": cmd_prepare, "index": cmd_index, "report": cmd_report, "plan": cmd_plan, "graph": cmd_graph}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

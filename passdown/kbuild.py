@@ -641,14 +641,19 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
 
     runner = _Runner(tree, build, arch, log)
     meta = read_prepare_meta(build)
+    dot_config = build / ".config"
     reused = bool(
         meta and meta.get("config") == config_id and meta.get("config_sha") == config_sha
-        and meta.get("arch") == arch and meta.get("tree") == str(tree) and (build / ".config").is_file()
+        and meta.get("arch") == arch and meta.get("tree") == str(tree) and dot_config.is_file()
+        # .config edited since (make menuconfig in the output directory): configure again
+        and meta.get("dot_config_sha") == _sha256(dot_config)
     )
     timings: dict[str, float] = {}
     if reused:
         log(f"reusing the {config_id} ({arch}) configuration in {build}")
     else:
+        # Until this prepare succeeds, nothing may claim the directory is prepared.
+        (build / META_NAME).unlink(missing_ok=True)
         logfile = build / MAKE_LOG
         logfile.write_text("")
         start = time.monotonic()
@@ -699,6 +704,7 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
         "tree": str(tree),
         "dirs": _outermost(all_dirs),
         "config_sha": config_sha,
+        "dot_config_sha": _sha256(dot_config),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "entries": len(entries),
         "seconds": timings,

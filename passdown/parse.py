@@ -445,8 +445,16 @@ class _FunctionWalker:
             kind, target = ("local" if local else "global"), ref.spelling
             cb = callback_key(ref.type)
         fname, line, col, off = _file_loc(c.location)
-        word = self.fw.ident_at(off)
-        macro = None if word == name or not name else word
+        # Written in a macro body? Look at where the callee's name is written:
+        # the member name for ops calls, the function or variable name otherwise.
+        macro = None
+        if callee is not None and callee.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR):
+            cname, cline, ccol, coff = _file_loc(callee.location)
+            word = self.fw.ident_at(coff)
+            if word != callee.spelling:
+                macro = word or None
+            else:
+                line, col = cline, ccol
         ext = self.fw.extent(c)
         start, end = ext if ext else (off, off)
         args = []

@@ -1,0 +1,784 @@
+"""The plan: which functions get a ``struct address_space *mapping`` parameter,
+and what every call site passes.  A pure function of the facts and the rule.
+
+This is Glisse's ``passdown_mapping``/``add_mapping_parameter``, made
+type-accurate and whole-tree:
+
+1. Seeds: every read of the field in scope.  A read is satisfied when a
+   source is available where it happens: a parameter of a source type that no
+   caller passes as literal NULL, or a local of a source type definitely
+   assigned before the use from something other than the field itself.
+2. A function with an unsatisfied read needs the parameter, and so does every
+   function that must change with it: all implementations of an ops member it
+   implements, all functions passed as the same callback type (a signature
+   group).  Each call site into the group must then supply the mapping: from
+   the caller's own source, or from the caller's own new parameter, which
+   demands the caller's group in turn.
+3. A group fails when the mapping cannot reach it: no caller at all (a root),
+   its address stored where calls cannot be traced, a call inside a macro
+   body, a variadic or macro-generated definition, a stop rule, or a caller
+   group that fails.  Failed groups are dropped and the demand recomputed
+   without them; their reads are reported unresolved with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from . import facts as F
+from .graph import callback_node
+from .index import Index
+from .rules import Rule
+from .workspace import in_scope
+
+CONFIDENCE_ORDER = {"exact": 0, "derived": 1, "review": 2}
+_EXPORT_HOLDER = re.compile(r"^var:(__ksymtab_|__UNIQUE_ID___addressable_|__addressable_)")
+
+
+# -- results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    expr: str
+    kind: str  # param | local | new-param | member-base
+    var: str
+    line: int
+    confidence: str
+    provenance: str
+    order: int  # the rule's source order (address_space first)
+
+
+@dataclass(frozen=True)
+class PlannedFunction:
+    usr: str
+    name: str
+    file: str
+    line: int
+    reason: str
+    param_name: str
+    param_index: int
+    exported: bool = False
+
+
+@dataclass(frozen=True)
+class CallSite:
+    file: str
+    line: int
+    column: int
+    caller: str  # display name
+    caller_usr: str
+    callee: str  # function name, struct.member or callback type
+    via: str  # direct | member | callback | local
+    argument: str
+    provenance: str
+    confidence: str
+    start: int
+    end: int
+    arg_index: int
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A read of the field that can take its mapping from context."""
+
+    file: str
+    line: int
+    column: int
+    function: str
+    usr: str
+    expr: str
+    provenance: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    function: str
+    usr: str
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LocalCopy:
+    """A local function pointer whose type must gain the parameter."""
+
+    function: str
+    file: str
+    line: int
+    local: str
+    holds: str
+
+
+@dataclass
+class Plan:
+    rule: str
+    config: dict
+    functions: list[PlannedFunction] = field(default_factory=list)
+    members: list[tuple[str, str]] = field(default_factory=list)
+    callback_types: list[tuple[str, str, int]] = field(default_factory=list)
+    call_sites: list[CallSite] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    local_copies: list[LocalCopy] = field(default_factory=list)
+    remaining: list[Unresolved] = field(default_factory=list)  # uses not converted (writes, failed groups)
+
+    def summary(self) -> dict:
+        by_conf: dict[str, int] = defaultdict(int)
+        for s in self.call_sites:
+            by_conf[s.confidence] += 1
+        by_reason: dict[str, int] = defaultdict(int)
+        for u in self.unresolved:
+            by_reason[u.reason.split(":")[0]] += 1
+        return {
+            "functions": len(self.functions),
+            "members": len(self.members),
+            "callback_types": len(self.callback_types),
+            "call_sites": len(self.call_sites),
+            "call_sites_by_confidence": dict(sorted(by_conf.items())),
+            "conversions": len(self.conversions),
+            "unresolved": len(self.unresolved),
+            "unresolved_by_reason": dict(sorted(by_reason.items())),
+            "remaining_uses": len(self.remaining),
+        }
+
+
+# -- lookup tables over the facts -------------------------------------------------------
+
+
+Site = tuple[F.FileFacts, F.Call, str, str]  # (file, call, via, callee token: f:USR, m:KEY or c:NODE)
+
+
+class _Tables:
+    def __init__(self, idx: Index):
+        self.idx = idx
+        self.defs: dict[str, tuple[F.FileFacts, F.Function]] = {}
+        self.sites: dict[str, list[Site]] = defaultdict(list)  # token -> sites
+        self.members_impl: dict[str, set[str]] = defaultdict(set)
+        self.callback_impl: dict[str, set[str]] = defaultdict(set)
+        self.callback_members: dict[str, set[str]] = defaultdict(set)
+        self.escapes: dict[str, list[str]] = defaultdict(list)
+        self.exports: set[str] = set()
+        self.decls: dict[tuple[str, str], F.Decl] = {}
+        self.local_copies: list[tuple[F.FileFacts, F.Function, F.Local | F.Assign, str]] = []
+        for ff, fn in idx.functions():
+            old = self.defs.get(fn.usr)
+            if old is None or (fn.is_definition and not old[1].is_definition):
+                self.defs[fn.usr] = (ff, fn)
+        for ff in idx.files.values():
+            for d in ff.decls:
+                self.decls.setdefault((d.kind, d.key), d)
+            assigned = set()
+            for op in ff.ops:
+                self.members_impl[f"{op.struct}.{op.member}"].add(op.function)
+                if op.kind == "assign":
+                    assigned.add((op.function, op.offset))
+            for ref in ff.refs:
+                if ref.context == "arg" and ref.callback is not None and (ref.callback or ref.call_kind == "direct"):
+                    self.callback_impl[callback_node(ref.callback, ref.call_target or "", ref.index or 0)].add(ref.function)
+                elif ref.context in ("address", "arg") and ref.holder:
+                    if _EXPORT_HOLDER.match(ref.holder):
+                        self.exports.add(ref.function)
+                    elif (ref.function, ref.offset) not in assigned:
+                        self.escapes[ref.function].append(ref.holder)
+            for call in ff.calls:
+                self._add_site(ff, call)
+
+    def _add_site(self, ff: F.FileFacts, call: F.Call) -> None:
+        caller = self.caller_def(call)
+        if call.kind == "direct":
+            self.sites[f"f:{call.target}"].append((ff, call, "direct", f"f:{call.target}"))
+        elif call.kind == "member":
+            self.sites[f"m:{call.target}"].append((ff, call, "member", f"m:{call.target}"))
+        elif call.kind == "param" and call.callback is not None:
+            node = callback_node(call.callback, call.caller, int(call.target))
+            self.sites[f"c:{node}"].append((ff, call, "callback", f"c:{node}"))
+        elif call.kind == "local" and caller is not None:
+            for holder, rhs in _local_sources(caller, call.target):
+                if rhs.kind == "function":
+                    self.sites[f"f:{rhs.ref}"].append((ff, call, "local", f"f:{rhs.ref}"))
+                elif rhs.kind == "member":
+                    self.sites[f"m:{rhs.ref}"].append((ff, call, "local", f"m:{rhs.ref}"))
+                elif rhs.kind == "param":
+                    i = int(rhs.ref)
+                    cb = caller.params[i].callback if i < len(caller.params) else None
+                    if cb is not None:
+                        node = callback_node(cb, call.caller, i)
+                        self.sites[f"c:{node}"].append((ff, call, "local", f"c:{node}"))
+                else:
+                    continue
+                self.local_copies.append((ff, caller, holder, rhs.kind + ":" + rhs.ref))
+        if call.kind == "direct":
+            for i, arg in enumerate(call.args):
+                if arg.callback is None or arg.function:
+                    continue
+                node = callback_node(arg.callback, call.target, i)
+                if arg.member:
+                    self.callback_members[node].add(arg.member)
+                for _, rhs in _local_sources(caller, arg.local) if arg.local and caller else ():
+                    if rhs.kind == "member":
+                        self.callback_members[node].add(rhs.ref)
+                    elif rhs.kind == "function":
+                        self.callback_impl[node].add(rhs.ref)
+
+    def caller_def(self, call: F.Call) -> F.Function | None:
+        d = self.defs.get(call.caller)
+        return d[1] if d else None
+
+
+def _local_sources(fn: F.Function, name: str):
+    for loc in fn.locals:
+        if loc.name == name and loc.init:
+            yield loc, loc.init
+    for a in fn.assigns:
+        if a.target == name:
+            yield a, a.rhs
+
+
+class _Groups:
+    """Union-find over functions (f:), ops members (m:) and callback types (c:)
+    that must change signature together."""
+
+    def __init__(self, t: _Tables):
+        self.parent: dict[str, str] = {}
+        for key, impls in t.members_impl.items():
+            for usr in impls:
+                self.union(f"m:{key}", f"f:{usr}")
+        for node, impls in t.callback_impl.items():
+            for usr in impls:
+                self.union(f"c:{node}", f"f:{usr}")
+        for node, members in t.callback_members.items():
+            for key in members:
+                self.union(f"c:{node}", f"m:{key}")
+        self.members: dict[str, list[str]] = defaultdict(list)
+        for tok in list(self.parent):
+            self.members[self.find(tok)].append(tok)
+
+    def find(self, tok: str) -> str:
+        self.parent.setdefault(tok, tok)
+        root = tok
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[tok] != root:
+            self.parent[tok], tok = root, self.parent[tok]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def tokens(self, root: str) -> list[str]:
+        return sorted(self.members.get(root) or [root])
+
+
+# -- the planner --------------------------------------------------------------------------
+
+
+class _Planner:
+    def __init__(self, idx: Index, rule: Rule, scope, config: dict):
+        self.idx = idx
+        self.rule = rule
+        self.scope = scope
+        self.config = config
+        self.t = _Tables(idx)
+        self.g = _Groups(self.t)
+        self.key = f"{rule.field.struct}.{rule.field.member}"
+        self.accessors = set(rule.accessors.functions)
+        self.null_passed = self._null_passed()
+        self.stop_funcs = set(rule.stop.functions)
+
+    # -- naming ---------------------------------------------------------------
+    def name(self, usr: str) -> str:
+        d = self.t.defs.get(usr)
+        if d is None:
+            return usr.rsplit("@", 1)[-1]
+        ff, fn = d
+        return f"{fn.name}@{self.idx.rel(ff.path)}" if fn.storage == "static" else fn.name
+
+    def callee_name(self, token: str) -> str:
+        kind, _, ref = token.partition(":")
+        return self.name(ref) if kind == "f" else ref
+
+    # -- sources ----------------------------------------------------------------
+    def _null_passed(self) -> set[tuple[str, int]]:
+        """(function, parameter index) pairs some call site passes a literal NULL for."""
+        out = set()
+        for tok, sites in self.t.sites.items():
+            funcs = [t[2:] for t in self.g.tokens(self.g.find(tok)) if t.startswith("f:")]
+            if tok.startswith("f:"):
+                funcs = [tok[2:]]
+            for _, call, _, _ in sites:
+                for i, arg in enumerate(call.args):
+                    if arg.is_null:
+                        out.update((usr, i) for usr in funcs)
+        return out
+
+    def sources_at(self, fn: F.Function, offset: int) -> list[Source]:
+        out: list[Source] = []
+        for i, p in enumerate(fn.params):
+            sr = self.rule.source_for(p.canonical)
+            if sr is None or not p.name or (fn.usr, i) in self.null_passed:
+                continue
+            order = self.rule.source.index(sr)
+            prov = f"parameter {p.name}" if order == 0 else f"derived from parameter {p.name} ({p.canonical.strip()})"
+            out.append(Source(sr.expr.format(var=p.name), "param", p.name, fn.line, sr.confidence, prov, order))
+        for loc in fn.locals:
+            sr = self.rule.source_for(loc.canonical)
+            if sr is None or not (loc.offset < offset and (loc.scope_end == 0 or offset < loc.scope_end)):
+                continue
+            good = None
+            events: list[tuple[int, int, F.Rhs, bool]] = []
+            if loc.init is not None:
+                events.append((loc.offset, loc.line, loc.init, False))
+            events += [(a.offset, a.line, a.rhs, a.conditional) for a in fn.assigns
+                       if a.target == loc.name and loc.offset <= a.offset < offset]
+            for _, line, rhs, conditional in sorted(events, key=lambda e: e[0]):
+                if self._from_field(rhs):
+                    good = None
+                elif not conditional:
+                    good = (line, "initialised" if rhs is loc.init else "assigned", rhs.text)
+            if good is None:
+                continue
+            order = self.rule.source.index(sr)
+            what = f"local {loc.name} {good[1]} at line {good[0]}"
+            prov = what if order == 0 else f"derived from {what} ({loc.canonical.strip()})"
+            out.append(Source(sr.expr.format(var=loc.name), "local", loc.name, good[0], sr.confidence, prov, order))
+        return out
+
+    def _from_field(self, rhs: F.Rhs) -> bool:
+        if rhs.kind in ("field", "null"):
+            return True
+        m = re.match(r"\s*([A-Za-z_]\w*)\s*\(", rhs.text)
+        return bool(m and m.group(1) in self.accessors)
+
+    def best(self, sources: list[Source]) -> Source | None:
+        if not sources:
+            return None
+        sources = sorted(sources, key=lambda s: (s.order, CONFIDENCE_ORDER[s.confidence], s.kind != "param", s.var))
+        top = sources[0]
+        rivals = sorted({s.var for s in sources if s.order == top.order and s.var != top.var})
+        if rivals:
+            return Source(top.expr, top.kind, top.var, top.line, "review",
+                          f"{top.provenance}; several of that type in scope ({', '.join([top.var] + rivals)})",
+                          top.order)
+        return top
+
+    def member_base(self, call: F.Call) -> Source | None:
+        for ms in self.rule.member_source:
+            if not call.target.startswith(ms.struct + ".") or not call.base.endswith(ms.base_suffix):
+                continue
+            expr = call.base[: -len(ms.base_suffix)].strip()
+            member = self.rule.field.member
+            if not expr or re.search(rf"(->|\.)\s*{re.escape(member)}\s*$", expr):
+                return None  # reached through the field itself: no independent source
+            conf = ms.confidence if re.fullmatch(r"[A-Za-z_]\w*", expr) else "derived"
+            return Source(expr, "member-base", expr, call.line, conf,
+                          f"the object whose {ms.base_suffix.lstrip('-.>')} was called ({call.base})", -1)
+        return None
+
+    # -- groups -----------------------------------------------------------------
+    def group_of(self, usr: str) -> str:
+        return self.g.find(f"f:{usr}")
+
+    def group_funcs(self, root: str) -> list[str]:
+        return [t[2:] for t in self.g.tokens(root) if t.startswith("f:")]
+
+    def group_sites(self, root: str) -> list[Site]:
+        out: list[Site] = []
+        for tok in self.g.tokens(root):
+            out += self.t.sites.get(tok, [])
+        seen, uniq = set(), []
+        for s in out:
+            k = (s[0].path, s[1].start, s[1].caller)
+            if k not in seen:
+                seen.add(k)
+                uniq.append(s)
+        return uniq
+
+    def has_param(self, usr: str) -> bool:
+        d = self.t.defs.get(usr)
+        want = self.rule.parameter.type.replace("const ", "")
+        return bool(d) and any(p.canonical.replace("const ", "").strip() == want for p in d[1].params)
+
+    def site_source(self, call: F.Call, planned: set[str]) -> Source | None:
+        caller = self.t.caller_def(call)
+        if caller is None:
+            return None
+        own = self.sources_at(caller, call.start)
+        if call.kind == "member":
+            mb = self.member_base(call)
+            if mb is not None:
+                own.append(mb)
+        best = self.best(own)
+        if best is not None and best.order <= 0:
+            return best
+        if self.group_of(caller.usr) in planned:
+            pname = self.param_name(caller)
+            return Source(pname, "new-param", pname, caller.line, "exact", f"the caller's new parameter {pname}", 0)
+        return best
+
+    # -- failure reasons -----------------------------------------------------------
+    def intrinsic_failure(self, root: str) -> str | None:
+        funcs = self.group_funcs(root)
+        for usr in funcs:
+            d = self.t.defs.get(usr)
+            if d is None:
+                return f"no definition: {self.name(usr)} is not defined in the indexed files"
+            ff, fn = d
+            if fn.name in self.stop_funcs or self._stopped_path(ff.path):
+                return f"stop rule: {self.name(usr)} must not change"
+            if fn.variadic:
+                return f"variadic: {self.name(usr)} takes ..."
+            if fn.macro:
+                return f"macro-generated: {self.name(usr)} is defined by macro {fn.macro}"
+            if self.t.escapes.get(usr):
+                return f"address escapes: {self.name(usr)} is stored in {self._holder(self.t.escapes[usr][0])}, where calls cannot be traced"
+        has = [u for u in funcs if self.has_param(u)]
+        if has and len(has) != len(funcs):
+            return f"signatures disagree: {self.name(has[0])} already takes a {self.rule.parameter.type}, others do not"
+        sites = self.group_sites(root)
+        if not sites:
+            return f"no source: {', '.join(self.name(u) for u in funcs[:3])} has no caller in the indexed tree and no mapping of its own"
+        for ff, call, _, _ in sites:
+            if call.macro:
+                return f"call in macro: {self.idx.rel(ff.path)}:{call.line} calls it inside macro {call.macro}"
+        return None
+
+    def _holder(self, holder: str) -> str:
+        return holder if holder.startswith("var:") else f"{self.name(holder)}()"
+
+    def _stopped_path(self, path: str) -> bool:
+        rel = self.idx.rel(path)
+        return rel in self.rule.stop.files or any(rel.startswith(d.rstrip("/") + "/") for d in self.rule.stop.directories)
+
+    # -- naming of the new parameter -------------------------------------------------
+    def param_name(self, fn: F.Function) -> str:
+        want = self.rule.parameter.name
+        taken = {p.name for p in fn.params} | {l.name for l in fn.locals}
+        return self.rule.parameter.fallback_name if want in taken else want
+
+    def param_index(self, fn: F.Function) -> int:
+        pos = self.rule.parameter.position
+        if pos.startswith("after:"):
+            want = pos[len("after:"):].replace("const ", "")
+            for i, p in enumerate(fn.params):
+                if p.canonical.replace("const ", "").strip() == want:
+                    return i + 1
+        return 0
+
+    # -- the algorithm ---------------------------------------------------------------
+    def seeds(self) -> tuple[list[tuple[F.FileFacts, F.FieldUse, F.Function]], list[Unresolved]]:
+        out, remaining = [], []
+        for path, ff in sorted(self.idx.files.items()):
+            if not in_scope(path, self.scope):
+                continue
+            for u in ff.uses:
+                if u.field != self.key:
+                    continue
+                d = self.t.defs.get(u.function) if u.function else None
+                if u.access != "read" or d is None:
+                    why = {"write": "write: the field is assigned, not read",
+                           "address": "address-of: the field's address is taken"}.get(u.access, "at file scope")
+                    remaining.append(Unresolved(self.name(u.function) if u.function else "", u.function or "",
+                                                self.idx.rel(path), u.line, why))
+                    continue
+                if d[1].name in self.accessors:
+                    continue  # the accessor itself: its callers are the uses
+                out.append((ff, u, d[1]))
+            for call in ff.calls:
+                d = self.t.defs.get(call.caller)
+                if call.kind == "direct" and call.name in self.accessors and d is not None \
+                        and d[1].name not in self.accessors:
+                    out.append((ff, F.FieldUse(self.key, call.line, call.column, call.start, call.caller, "read",
+                                               False, call.name, call.start, call.end, ""), d[1]))
+        return out, remaining
+
+    def demand(self, seeds, failed: dict[str, str]) -> dict[str, str]:
+        """Group root -> why it needs the parameter, skipping failed groups."""
+        demanded: dict[str, str] = {}
+        queue: list[str] = []
+        for ff, u, fn in seeds:
+            if self.best(self.sources_at(fn, u.offset)) is not None:
+                continue
+            root = self.group_of(fn.usr)
+            if root in failed or root in demanded:
+                continue
+            demanded[root] = f"reads {self.rule.field.struct}->{self.rule.field.member} at line {u.line}"
+            queue.append(root)
+        while queue:
+            root = queue.pop()
+            for ff, call, via, target in self.group_sites(root):
+                caller = self.t.caller_def(call)
+                if caller is None:
+                    continue
+                own = self.sources_at(caller, call.start)
+                if call.kind == "member" and self.member_base(call) is not None:
+                    continue
+                if self.best(own) is not None:
+                    continue
+                croot = self.group_of(caller.usr)
+                if croot in failed or croot in demanded or caller.name in self.accessors:
+                    continue  # an accessor stays as it is: see fail_closure
+                demanded[croot] = f"calls {self.callee_name(target)} (line {call.line})"
+                queue.append(croot)
+        return demanded
+
+    def fail_closure(self, demanded: dict[str, str]) -> dict[str, str]:
+        failed: dict[str, str] = {}
+        for root in demanded:
+            why = self.intrinsic_failure(root)
+            if why:
+                failed[root] = why
+        changed = True
+        while changed:
+            changed = False
+            for root in demanded:
+                if root in failed:
+                    continue
+                for ff, call, via, target in self.group_sites(root):
+                    caller = self.t.caller_def(call)
+                    if caller is None:
+                        continue
+                    croot = self.group_of(caller.usr)
+                    supplied = self.best(self.sources_at(caller, call.start)) is not None \
+                        or (call.kind == "member" and self.member_base(call) is not None)
+                    if caller.name in self.accessors and not supplied:
+                        # Accessors are reads under another name: their callers are
+                        # the uses, and their own signature does not change.
+                        failed[root] = (f"called from accessor: {self.name(caller.usr)}() calls it and "
+                                        "keeps its signature")
+                        changed = True
+                        break
+                    if croot in failed and not supplied:
+                        # Keep the root cause; name only the first hop.
+                        cause = failed[croot].split(" (through ")[0]
+                        failed[root] = f"{cause} (through caller {self.name(caller.usr)})"
+                        changed = True
+                        break
+        return failed
+
+    def run(self) -> Plan:
+        seeds, remaining = self.seeds()
+        failed: dict[str, str] = {}
+        # Iterate: failing groups are removed and the demand recomputed without them.
+        while True:
+            demanded = self.demand(seeds, failed)
+            new_failed = self.fail_closure(demanded)
+            if not new_failed:
+                break
+            failed.update(new_failed)
+        return self.build(seeds, remaining, demanded, failed)
+
+    # -- assembling the plan -------------------------------------------------------------
+    def build(self, seeds, remaining, demanded: dict[str, str], failed: dict[str, str]) -> Plan:
+        plan = Plan(self.rule.name, self.config, remaining=list(remaining))
+        planned = set(demanded)
+        for root in sorted(planned, key=lambda r: self.g.tokens(r)):
+            for usr in self.group_funcs(root) or [root[2:]]:
+                ff, fn = self.t.defs[usr]
+                reason = demanded[root]
+                toks = [t for t in self.g.tokens(root) if not t.startswith("f:")]
+                if toks:
+                    reason = f"{reason}; signature shared with {', '.join(t[2:] for t in toks)}"
+                plan.functions.append(PlannedFunction(
+                    usr, self.name(usr), self.idx.rel(ff.path), fn.line, reason, self.param_name(fn),
+                    self.param_index(fn), usr in self.t.exports))
+            for tok in self.g.tokens(root):
+                if tok.startswith("m:"):
+                    struct, _, member = tok[2:].partition(".")
+                    plan.members.append((struct, member))
+                elif tok.startswith("c:"):
+                    plan.callback_types.append(self._callback_type(tok[2:]))
+            for ff, call, via, target in self.group_sites(root):
+                src = self.site_source(call, planned)
+                caller = self.t.caller_def(call)
+                plan.call_sites.append(CallSite(
+                    self.idx.rel(ff.path), call.line, call.column, self.name(call.caller), call.caller,
+                    self.callee_name(target), via, src.expr if src else "",
+                    src.provenance if src else "no source", src.confidence if src else "review",
+                    call.start, call.end, self._arg_index(root, caller)))
+        for ff, caller, holder, holds in self.t.local_copies:
+            root = self._holds_root(holds, caller)
+            if root in planned:
+                name = holder.name if isinstance(holder, F.Local) else holder.target
+                line = holder.line
+                kind, _, ref = holds.partition(":")
+                shown = self.name(ref) if kind == "function" else (
+                    f"parameter #{ref}" if kind == "param" else ref)
+                plan.local_copies.append(LocalCopy(self.name(caller.usr), self.idx.rel(ff.path), line, name, shown))
+        for ff, u, fn in seeds:
+            root = self.group_of(fn.usr)
+            src = self.best(self.sources_at(fn, u.offset))
+            if src is None and root in planned:
+                pname = self.param_name(fn)
+                src = Source(pname, "new-param", pname, fn.line, "exact", f"new parameter {pname}", 0)
+            if src is not None:
+                plan.conversions.append(Conversion(self.idx.rel(ff.path), u.line, u.column, self.name(fn.usr),
+                                                   fn.usr, src.expr, src.provenance, src.confidence))
+                continue
+            why = failed.get(root, "no source")
+            item = Unresolved(self.name(fn.usr), fn.usr, self.idx.rel(ff.path), u.line, why)
+            plan.remaining.append(item)
+        for root, why in failed.items():
+            for usr in self.group_funcs(root):
+                d = self.t.defs.get(usr)
+                file, line = (self.idx.rel(d[0].path), d[1].line) if d else ("", 0)
+                plan.unresolved.append(Unresolved(self.name(usr), usr, file, line, why))
+        for pf in plan.functions:
+            if pf.exported:
+                plan.unresolved.append(Unresolved(pf.name, pf.usr, pf.file, pf.line,
+                                                  "exported to modules: out-of-tree callers must change too"))
+        self._sort(plan)
+        return plan
+
+    def _holds_root(self, holds: str, caller: F.Function) -> str | None:
+        kind, _, ref = holds.partition(":")
+        if kind == "function":
+            return self.group_of(ref)
+        if kind == "member":
+            return self.g.find(f"m:{ref}")
+        if kind == "param":
+            i = int(ref)
+            cb = caller.params[i].callback if i < len(caller.params) else None
+            return self.g.find(f"c:{callback_node(cb, caller.usr, i)}") if cb is not None else None
+        return None
+
+    def _arg_index(self, root: str, caller: F.Function | None) -> int:
+        funcs = self.group_funcs(root)
+        if funcs and funcs[0] in self.t.defs:
+            return self.param_index(self.t.defs[funcs[0]][1])
+        return 0
+
+    def _callback_type(self, node: str) -> tuple[str, str, int]:
+        name = node.removeprefix("callback:")
+        d = self.t.decls.get(("callback", name))
+        if d is not None:
+            return (name, self.idx.rel(d.file), d.line)
+        owner, _, idx = name.rpartition("#")
+        od = self.t.defs.get(owner)
+        if od is not None:
+            return (f"{self.name(owner)}#{idx}", self.idx.rel(od[0].path), od[1].line)
+        return (name, "", 0)
+
+    @staticmethod
+    def _sort(plan: Plan) -> None:
+        plan.functions.sort(key=lambda f: (f.file, f.line, f.name))
+        plan.members = sorted(set(plan.members))
+        plan.callback_types = sorted(set(plan.callback_types))
+        plan.call_sites.sort(key=lambda s: (s.file, s.line, s.column, s.callee))
+        plan.conversions.sort(key=lambda c: (c.file, c.line, c.column))
+        plan.unresolved = sorted(set(plan.unresolved), key=lambda u: (u.file, u.line, u.function, u.reason))
+        plan.remaining.sort(key=lambda u: (u.file, u.line, u.function))
+        plan.local_copies = sorted(set(plan.local_copies), key=lambda l: (l.file, l.line, l.local))
+
+
+def make_plan(idx: Index, rule: Rule, scope, config: dict) -> Plan:
+    """Pure: the same facts and rule give the same plan."""
+    return _Planner(idx, rule, scope, config).run()
+
+
+
+# -- renderings -------------------------------------------------------------------------
+
+
+def to_json(plan: Plan) -> str:
+    import json
+
+    data = {
+        "rule": plan.rule,
+        "config": plan.config,
+        "functions": [{"name": f.name, "file": f.file, "line": f.line, "usr": f.usr, "reason": f.reason,
+                       "param_name": f.param_name, "param_index": f.param_index, "exported": f.exported}
+                      for f in plan.functions],
+        "members": [{"struct": s, "member": m} for s, m in plan.members],
+        "callback_types": [{"name": n, "file": f, "line": l} for n, f, l in plan.callback_types],
+        "call_sites": [{"file": c.file, "line": c.line, "caller": c.caller, "callee": c.callee, "via": c.via,
+                        "argument": c.argument, "provenance": c.provenance, "confidence": c.confidence}
+                       for c in plan.call_sites],
+        "local_copies": [{"function": l.function, "file": l.file, "line": l.line, "local": l.local, "holds": l.holds}
+                         for l in plan.local_copies],
+        "conversions": [{"file": c.file, "line": c.line, "function": c.function, "expr": c.expr,
+                         "provenance": c.provenance, "confidence": c.confidence} for c in plan.conversions],
+        "unresolved": [{"function": u.function, "file": u.file, "line": u.line, "reason": u.reason}
+                       for u in plan.unresolved],
+        "remaining": [{"function": u.function, "file": u.file, "line": u.line, "reason": u.reason}
+                      for u in plan.remaining],
+        "summary": plan.summary(),
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _dir(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+
+def to_table(plan: Plan, width: int | None = None) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    con = Console(file=buf, width=width or 120, force_terminal=False, color_system=None)
+    by_dir: dict[str, list[PlannedFunction]] = defaultdict(list)
+    for f in plan.functions:
+        by_dir[_dir(f.file)].append(f)
+    for d, funcs in sorted(by_dir.items()):
+        t = Table(title=f"{d}: {len(funcs)} function(s) get `{funcs[0].param_name}`", title_justify="left",
+                  show_edge=False)
+        for col in ("function", "file:line", "param", "why"):
+            t.add_column(col)
+        for f in funcs:
+            t.add_row(f.name + (" [exported]" if f.exported else ""), f"{f.file}:{f.line}",
+                      f"#{f.param_index} {f.param_name}", f.reason)
+        con.print(t)
+        con.print()
+    sites = Table(title="Call sites not exact (check these)", title_justify="left", show_edge=False)
+    for col in ("file:line", "caller -> callee", "argument", "confidence", "provenance"):
+        sites.add_column(col)
+    for c in plan.call_sites:
+        if c.confidence != "exact":
+            sites.add_row(f"{c.file}:{c.line}", f"{c.caller} -> {c.callee}", c.argument, c.confidence, c.provenance)
+    con.print(sites)
+    if plan.unresolved:
+        con.print()
+        un = Table(title="Unresolved", title_justify="left", show_edge=False)
+        for col in ("function", "file:line", "reason"):
+            un.add_column(col)
+        for u in plan.unresolved:
+            un.add_row(u.function, f"{u.file}:{u.line}", u.reason)
+        con.print(un)
+    s = plan.summary()
+    con.print(f"\n{s['functions']} functions, {s['members']} ops members, {s['callback_types']} callback types, "
+              f"{s['call_sites']} call sites ({', '.join(f'{k} {v}' for k, v in s['call_sites_by_confidence'].items())}), "
+              f"{s['conversions']} reads converted, {s['unresolved']} unresolved, {s['remaining_uses']} uses remain")
+    return buf.getvalue()
+
+
+def to_dot(plan: Plan) -> str:
+    """Uses at the bottom, sources at the top: edges point from caller to callee."""
+    planned = {f.name for f in plan.functions}
+    lines = ["digraph plan {", "\trankdir=BT;", "\tnode [shape=box, fontname=monospace];"]
+    for f in plan.functions:
+        lines.append(f'\t"{f.name}" [style=filled, fillcolor=lightyellow];')
+    for c in plan.conversions:
+        use = f"{c.file}:{c.line}"
+        lines.append(f'\t"{use}" [shape=note];')
+        lines.append(f'\t"{use}" -> "{c.function}" [label="{c.expr}"];')
+    for c in plan.call_sites:
+        style = "solid" if c.confidence == "exact" else "dashed"
+        color = {"exact": "black", "derived": "blue", "review": "red"}[c.confidence]
+        lines.append(f'\t"{c.callee}" -> "{c.caller}" [label="{c.argument}", style={style}, color={color}];')
+        if c.caller not in planned:
+            lines.append(f'\t"{c.caller}" [shape=box, style=bold];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"json": to_json, "table": to_table, "dot": to_dot}
