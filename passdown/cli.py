@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "report":
             p.add_argument("--format", choices=("table", "json", "markdown", "cocci"), default="table")
             p.add_argument("-o", "--output", help="write to FILE instead of standard output")
+            p.add_argument("--after-plan", action="store_true",
+                           help="mark each use converted or remaining under the plan (indexes the whole tree)")
+            p.add_argument("--rule", help="rule for --after-plan (default page-mapping)")
 
     p = sub.add_parser("plan", help="decide which functions get the mapping parameter and what each call passes")
     _common(p)
@@ -147,8 +150,18 @@ def cmd_report(args) -> int:
     from . import report
 
     ws = Workspace.open(args.tree, args.build, args.cache)
-    idx, scope, compiled = _index(args, ws)
-    rep = report.build(ws, idx, scope, args.field, compiled)
+    the_plan = None
+    if args.after_plan:
+        from . import plan as plan_mod
+        from . import rules
+
+        rule, _ = rules.load(args.rule)
+        args.field = rule.spec
+        idx, scope, compiled = _index(args, ws, whole_tree=True)
+        the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
+    else:
+        idx, scope, compiled = _index(args, ws)
+    rep = report.build(ws, idx, scope, args.field, compiled, the_plan)
     _emit(args, report.RENDERERS[args.format](rep))
     return EXIT_OK
 

@@ -52,6 +52,8 @@ class Rhs:
     kind: str
     ref: str
     text: str
+    start: int = 0  # byte extent of the expression
+    end: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -312,6 +312,15 @@ class _FunctionWalker:
         ext = self.fw.extent(expr)
         if ext:
             text = self.fw.text(*ext)
+        else:  # written in a macro body: the extent of the invocation
+            _, _, _, s0 = _file_loc(expr.extent.start)
+            _, _, _, e0 = _file_loc(expr.extent.end)
+            ext = (s0, max(s0, e0))
+        return self._rhs(expr, text, ext)
+
+    def _rhs(self, expr, text: str, ext: tuple[int, int]) -> F.Rhs:
+        K = ci.CursorKind
+        Rhs = functools.partial(F.Rhs, start=ext[0], end=ext[1])
         c = _strip(expr)
         # READ_ONCE(x): *(volatile typeof(x) *)&(x) is a read of x.
         while c is not None and c.kind == K.UNARY_OPERATOR \
@@ -322,28 +331,28 @@ class _FunctionWalker:
                 break
             c = _strip(next(iter(inner.get_children()), None))
         if c is None:
-            return F.Rhs("other", "", text)
+            return Rhs("other", "", text)
         if _is_null(self.fw, c):
-            return F.Rhs("null", "", text)
+            return Rhs("null", "", text)
         if c.kind == K.DECL_REF_EXPR:
             ref = c.referenced
             if ref is None:
-                return F.Rhs("other", "", text)
+                return Rhs("other", "", text)
             if ref.kind == K.FUNCTION_DECL:
                 self.handled_refs.add(c.hash)
-                return F.Rhs("function", fkey(ref), text)
+                return Rhs("function", fkey(ref), text)
             if ref.kind == K.PARM_DECL and ref.hash in self.param_index:
-                return F.Rhs("param", str(self.param_index[ref.hash]), text)
+                return Rhs("param", str(self.param_index[ref.hash]), text)
             if ref.kind == K.VAR_DECL and ref.semantic_parent is not None and ref.semantic_parent.kind == K.FUNCTION_DECL:
-                return F.Rhs("local", ref.spelling, text)
-            return F.Rhs("other", ref.spelling, text)
+                return Rhs("local", ref.spelling, text)
+            return Rhs("other", ref.spelling, text)
         if c.kind == K.MEMBER_REF_EXPR:
             ref = c.referenced
             if ref is not None and ref.kind == K.FIELD_DECL:
                 key = f"{_record_name(ref)}.{ref.spelling}"
                 kind = "field" if (_named_record(ref), ref.spelling) in self.fw.fields else "member"
-                return F.Rhs(kind, key, text)
-        return F.Rhs("other", "", text)
+                return Rhs(kind, key, text)
+        return Rhs("other", "", text)
 
     # -- the walk ---------------------------------------------------------
     def walk(self, root) -> None:

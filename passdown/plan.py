@@ -289,6 +289,7 @@ class _Planner:
         self.g = _Groups(self.t)
         self.key = f"{rule.field.struct}.{rule.field.member}"
         self.accessors = set(rule.accessors.functions)
+        self._cache: dict = {}
         self.null_passed = self._null_passed()
         self.stop_funcs = set(rule.stop.functions)
 
@@ -318,6 +319,16 @@ class _Planner:
                         out.update((usr, i) for usr in funcs)
         return out
 
+    def _uses_in(self, fn: F.Function) -> list[int]:
+        """Offsets of reads of the field (and accessor calls) in fn's file."""
+        key = (fn.usr, "uses")
+        if key not in self._cache:
+            ff = self.t.defs[fn.usr][0]
+            offs = [u.offset for u in ff.uses if u.field == self.key]
+            offs += [c.start for c in ff.calls if c.kind == "direct" and c.name in self.accessors]
+            self._cache[key] = sorted(offs)
+        return self._cache[key]
+
     def sources_at(self, fn: F.Function, offset: int) -> list[Source]:
         out: list[Source] = []
         for i, p in enumerate(fn.params):
@@ -338,8 +349,10 @@ class _Planner:
             events += [(a.offset, a.line, a.rhs, a.conditional) for a in fn.assigns
                        if a.target == loc.name and loc.offset <= a.offset < offset]
             for _, line, rhs, conditional in sorted(events, key=lambda e: e[0]):
-                if self._from_field(rhs):
-                    good = None
+                if rhs.end > offset:
+                    continue  # still being evaluated at the use
+                if self._from_field(rhs) or any(rhs.start <= o < rhs.end for o in self._uses_in(fn)):
+                    good = None  # derived from the field itself: no independent source
                 elif not conditional:
                     good = (line, "initialised" if rhs is loc.init else "assigned", rhs.text)
             if good is None:

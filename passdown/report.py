@@ -49,7 +49,7 @@ class Report:
     caveats: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
-        analysed = [u for u in self.uses if u.status == "analysed"]
+        analysed = [u for u in self.uses if u.access is not None]
         return {
             "uses": len(self.uses),
             "analysed": len(analysed),
@@ -57,6 +57,7 @@ class Report:
             "by_access": dict(sorted(Counter(u.access for u in analysed).items())),
             "compare": sum(u.compare for u in analysed),
             "in_macro": sum(u.macro is not None for u in analysed),
+            "by_status": dict(sorted(Counter(u.status for u in self.uses).items())),
             "files": len({u.file for u in self.uses}),
             "functions": len({(u.file, u.function) for u in analysed if u.function}),
             "by_directory": dict(sorted(Counter(subsystem_dir(u.file) for u in self.uses).items())),
@@ -70,7 +71,7 @@ def subsystem_dir(path: str) -> str:
     return "/".join(parts[:2]) if len(parts) > 2 else parts[0] if len(parts) > 1 else "."
 
 
-def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str]) -> Report:
+def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str], plan=None) -> Report:
     key = f"{spec.struct}.{spec.member}"
     fn_names = {fn.usr: fn.name for _, fn in idx.functions()}
     uses: list[Use] = []
@@ -109,10 +110,31 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
             uses.append(Use(ws.rel(path), line, col, col + len(spec.member), None, None, False, None,
                             "not-analysed", reason, "", text))
     uses.sort(key=lambda u: (u.file, u.line, u.column))
+    if plan is not None:
+        uses = after_plan(uses, plan)
     tus = {"total": len(idx.tus), "parsed": idx.parsed, "cached": idx.cached, "failed": len(idx.failures)}
     rep = Report(ws.tree.name, ws.config(), str(spec), [ws.rel(s) for s in scope], uses, tus)
     rep.caveats = caveats(rep, idx, ws)
     return rep
+
+
+def after_plan(uses: list[Use], plan) -> list[Use]:
+    """Mark each analysed use converted (with the mapping it will use) or remaining (with why)."""
+    from dataclasses import replace
+
+    conv = {(c.file, c.line, c.column): c for c in plan.conversions}
+    left = {(r.file, r.line): r.reason for r in plan.remaining}
+    out = []
+    for u in uses:
+        if u.status != "analysed":
+            out.append(replace(u, status="remaining"))
+            continue
+        c = conv.get((u.file, u.line, u.column))
+        if c is not None:
+            out.append(replace(u, status="converted", reason=f"{c.expr} ({c.confidence}: {c.provenance})"))
+        else:
+            out.append(replace(u, status="remaining", reason=left.get((u.file, u.line), "not converted by the plan")))
+    return out
 
 
 def _scope_files(ws: Workspace, scope) -> list[str]:
