@@ -70,7 +70,24 @@ def main() -> int:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
-    print(f"\npassdown index --scope {' '.join(args.scope)} --jobs {args.jobs}  ({tree})\n")
+    # The plan over the same scope: cold (its own empty cache) and warm.
+    plan_cache = Path(tempfile.mkdtemp(prefix="passdown-bench-plan-"))
+    plan_cmd = [sys.executable, "-m", "passdown", "plan", "--tree", args.tree, "--build", args.build,
+                "--cache", str(plan_cache), "--jobs", str(args.jobs), "--scope", *args.scope,
+                "--format", "json", "-o", os.devnull]
+    try:
+        for name in ("plan cold", "plan warm"):
+            r = procwatch.run(plan_cmd)
+            m = SUMMARY.search(r["stderr"])
+            if r["rc"] != 0 or not m:
+                print(r["stderr"][-2000:], file=sys.stderr)
+                raise SystemExit(f"{name}: passdown plan failed (exit {r['rc']})")
+            tus, parsed, cached, errors = (int(x) for x in m.groups()[:4])
+            rows.append((name, tus, parsed, cached, errors, r["wall"], r["cpu"], r["peak_rss"]))
+    finally:
+        shutil.rmtree(plan_cache, ignore_errors=True)
+
+    print(f"\npassdown index/plan --scope {' '.join(args.scope)} --jobs {args.jobs}  ({tree})\n")
     head = f"{'run':44} {'TUs':>5} {'parsed':>6} {'cached':>6} {'errors':>6} {'wall s':>8} {'cpu s':>8} {'TUs/s':>7} {'peak RSS':>9}"
     print(head)
     print("-" * len(head))
