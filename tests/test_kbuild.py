@@ -319,6 +319,17 @@ def test_config_kind(tmp_path):
     cfg = tmp_path / "my.config"
     cfg.write_text("CONFIG_EXT2_FS=y\n")
     assert kbuild.config_kind(str(cfg)) == ("file", cfg.resolve())
+    with pytest.raises(InputError, match="interactive"):
+        kbuild.config_kind("menuconfig")
+
+
+def test_config_kind_bare_name_of_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "myconfig").write_text("CONFIG_MMU=y\n")
+    (tmp_path / "defconfig").write_text("CONFIG_MMU=y\n")
+    assert kbuild.config_kind("myconfig") == ("file", (tmp_path / "myconfig").resolve())
+    assert kbuild.config_kind("defconfig") == ("target", None)  # a well-known target wins
+    assert kbuild.config_kind("./defconfig") == ("file", (tmp_path / "defconfig").resolve())
 
 
 # -- prepare() end to end against a fake kbuild -------------------------------
@@ -392,6 +403,11 @@ def test_prepare_end_to_end(fake_kernel, tmp_path):
     res3 = kbuild.prepare(fake_kernel, build, dirs=("fs", "mm"))
     assert res3.reused and res3.entries == 3
 
+    # .config changed behind passdown's back: configured again.
+    (build / ".config").write_text("CONFIG_EDITED=y\n")
+    assert not kbuild.prepare(fake_kernel, build, dirs=("fs", "mm")).reused
+    assert (build / "calls").read_text().split() == ["allmodconfig", "prepare"] * 2
+
     # Another config: configured again, nothing merged from the old one.
     res4 = kbuild.prepare(fake_kernel, build, config="defconfig", dirs=("mm",))
     assert not res4.reused and res4.entries == 1
@@ -421,4 +437,10 @@ def test_prepare_quotes_the_failing_make(fake_kernel, tmp_path):
     assert "make broken_defconfig failed: scripts/kconfig/conf: error: broken_defconfig is broken" in msg
     assert str(build / kbuild.MAKE_LOG) in msg
     assert "\n" not in msg
+    assert kbuild.read_prepare_meta(build) is None
+    # A failed reconfiguration leaves no claim that the old one is still there.
+    kbuild.prepare(fake_kernel, build, dirs=("mm",))
+    assert kbuild.read_prepare_meta(build) is not None
+    with pytest.raises(ToolError):
+        kbuild.prepare(fake_kernel, build, config="broken_defconfig")
     assert kbuild.read_prepare_meta(build) is None

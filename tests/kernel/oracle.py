@@ -17,9 +17,10 @@ each file, say where the code no longer compiles.
 * Every error "'struct page' has no member named 'mapping'" (also from
   ``offsetof``, ``container_of`` and designated initialisers) is a use.  Its
   line is where the access is written: the error's own location when it is in
-  the file and not inside a macro body (a macro *argument* is reported where it
-  is spelled); for an access that comes from a macro body, the outermost
-  "in expansion of macro" location.  Uses in headers are left out.
+  the file and not on a ``#define`` (so a macro *argument* is reported where
+  it is spelled, even on a later line of a multi-line macro call and even when
+  it passes through other macros); for an access that comes from a macro body,
+  the outermost "in expansion of macro" location.  Uses in headers are left out.
 
 Usage as a script (for checking by hand)::
 
@@ -49,7 +50,8 @@ _DROP_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ", "-aux-info"}
 _DROP_EXACT = {"-c", "-MD", "-MMD", "-MP", "-M", "-MM", "-fstack-usage", "--coverage", "-ftest-coverage",
                "-fprofile-arcs", "-S", "-E", "-fsyntax-only"}
 _DROP_PREFIX = ("-Wp,-MD,", "-Wp,-MMD,", "-Wp,-MF,", "-save-temps", "-fdump-", "-fcallgraph-info",
-                "-fdiagnostics-format=", "-fdiagnostics-color", "-fmax-errors=", "-Wfatal-errors", "-o")
+                "-fdiagnostics-column-", "-fdiagnostics-format=", "-fdiagnostics-color", "-fmax-errors=",
+                "-Wfatal-errors", "-o")
 
 _DIAG = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error|warning|note): (?P<msg>.*)$")
 _NO_MEMBER = re.compile(r"^'([^']*)'(?: \{aka '([^']*)'\})? has no member named 'mapping'")
@@ -127,7 +129,60 @@ def syntax_argv(arguments: list[str], overlay_include: Path) -> list[str]:
         if a in _DROP_EXACT or a.startswith(_DROP_PREFIX):
             continue
         out.append(a)
-    return out + ["-fsyntax-only", "-w", "-fdiagnostics-plain-output", "-fno-diagnostics-color", "-fmax-errors=0"]
+    # Byte columns: by default gcc counts a tab as up to 8 display columns.
+    return out + ["-fsyntax-only", "-w", "-fdiagnostics-plain-output", "-fno-diagnostics-color", "-fmax-errors=0",
+                  "-fdiagnostics-column-unit=byte"]
+
+
+_DEFINE = re.compile(r"^\s*#\s*define\b")
+_define_cache: dict[str, frozenset[int]] = {}
+
+
+def define_lines(path: str) -> frozenset[int]:
+    """Numbers of the lines of *path* that belong to a #define (continuations included)."""
+    if path not in _define_cache:
+        out: set[int] = set()
+        try:
+            text = Path(path).read_text(errors="replace").splitlines()
+        except OSError:
+            text = []
+        inside = False
+        for n, line in enumerate(text, 1):
+            if inside or _DEFINE.match(line):
+                out.add(n)
+                inside = line.rstrip().endswith("\\")
+        _define_cache[path] = frozenset(out)
+    return _define_cache[path]
+
+
+_CALL_TOKEN = re.compile(r"""/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[()]|\bmapping\b""", re.S)
+
+
+def member_in_call(path: str, line: int, col: int) -> int | None:
+    """Line of the last `mapping` token in the arguments of the macro call at *line*:*col*."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return None
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    if line > len(starts):
+        return None
+    pos = starts[line - 1] + col - 1
+    open_at = text.find("(", pos)
+    if open_at < 0 or text[pos:open_at].strip() == "" or not re.fullmatch(r"\w+\s*", text[pos:open_at]):
+        return None
+    depth, found = 0, None
+    for m in _CALL_TOKEN.finditer(text, open_at):
+        tok = m.group(0)
+        if tok == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+            if depth == 0:
+                return text.count("\n", 0, found) + 1 if found is not None else None
+        elif tok == "mapping":
+            found = m.start()
+    return None
 
 
 def parse_diagnostics(stderr: str, directory: str, source: str,
@@ -153,13 +208,19 @@ def parse_diagnostics(stderr: str, directory: str, source: str,
     def finish(diag: dict | None) -> None:
         if diag is None:
             return
-        expansions = diag["expansions"]
-        if expansions:
-            path, line = expansions[-1]  # the outermost expansion
-            if kept(path):
-                lines.add((path, line))
-        elif kept(diag["file"]):
+        # Written in the file itself, outside a #define: plain code, or a macro
+        # argument (gcc gives the argument's own spelling location, with
+        # "in expansion of" notes for the macros it goes through).
+        if kept(diag["file"]) and diag["line"] not in define_lines(diag["file"]):
             lines.add((diag["file"], diag["line"]))
+        elif diag["expansions"]:
+            # From a macro body: where the outermost macro is invoked -- or,
+            # when the member is named in that call's arguments (offsetof and
+            # container_of(ptr, struct page, mapping): gcc then locates the
+            # error at the macro body), where it is named there.
+            path, line, col = diag["expansions"][-1]
+            if kept(path):
+                lines.add((path, member_in_call(path, line, col) or line))
 
     for raw in stderr.splitlines():
         m = _DIAG.match(raw)
@@ -170,7 +231,7 @@ def parse_diagnostics(stderr: str, directory: str, source: str,
             if MARKER in msg:
                 seen_marker = True
             elif current is not None and _EXPANSION.match(msg):
-                current["expansions"].append((where(m.group("file")), int(m.group("line"))))
+                current["expansions"].append((where(m.group("file")), int(m.group("line")), int(m.group("col") or 1)))
             continue
         finish(current)
         current = None
