@@ -62,6 +62,9 @@ def _work(task: tuple) -> F.TUFacts:
     from . import parse  # imported in the worker: only parse-level code loads libclang
 
     source, args, tree, fields, skip, exclude = task
+    crash = os.environ.get("PASSDOWN_TEST_CRASH_ON")
+    if crash and source.endswith(crash):  # lets the tests kill a real worker, as a libclang crash would
+        os.abort()
     facts = parse.parse_tu(source, args, tree, fields, frozenset(skip) | _walked, exclude)
     _walked.update(h.path for h in facts.headers)
     return facts
@@ -108,8 +111,10 @@ def run(
     tasks = [(c.file, c.args, str(tree), fields, tuple(sorted(covered)), exclude) for c in todo]
     for facts in _parse_all(tasks, jobs, idx.crashed):
         results.append(facts)
-        if facts.main is not None or facts.error:
-            cache.store(keys[facts.source], facts) if not facts.error else cache.forget(keys[facts.source])
+        if facts.error:
+            cache.forget(keys[facts.source])  # a crash or an unreadable file: try again next time
+        else:
+            cache.store(keys[facts.source], facts)
         done += 1
         if progress:
             progress(done, total, facts.source)
@@ -147,27 +152,24 @@ def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
     and, if it kills it again, reported as crashed."""
     if not tasks:
         return
-    if jobs <= 1 and os.environ.get("PASSDOWN_INPROCESS") == "1":
-        for t in tasks:
-            yield _work(t)
-        return
     pending = list(reversed(tasks))
     suspects: list[tuple] = []
     while pending:
+        inflight: dict = {}
         try:
             with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker) as pool:
-                inflight = {}
                 while pending or inflight:
                     while pending and len(inflight) < max(1, jobs) * 2:
                         t = pending.pop()
                         inflight[pool.submit(_work, t)] = t
                     finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        t = inflight.pop(fut)
-                        yield fut.result()
+                        result = fut.result()  # raises BrokenProcessPool if a worker died
+                        del inflight[fut]
+                        yield result
         except BrokenProcessPool:
+            # Every TU in flight is a suspect; each is retried alone below.
             suspects += list(inflight.values())
-            inflight = {}
     for t in suspects:
         try:
             with ProcessPoolExecutor(max_workers=1, initializer=_init_worker) as solo:

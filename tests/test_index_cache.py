@@ -100,3 +100,14 @@ def test_a_file_that_fails_to_parse_is_kept_and_reported(tmp_path):
     idx = run(tree, tmp_path / "cache")
     assert [os.path.relpath(t.source, tree) for t in idx.failures] == ["fs/c.c"]
     assert len(idx.tus) == 3
+
+
+def test_a_worker_crash_is_reported_and_the_run_goes_on(tmp_path, monkeypatch):
+    tree = make_tree(tmp_path)
+    monkeypatch.setenv("PASSDOWN_TEST_CRASH_ON", "fs/b.c")
+    idx = run(tree, tmp_path / "cache", jobs=2)
+    assert [os.path.relpath(p, tree) for p in idx.crashed] == ["fs/b.c"]
+    assert sorted(os.path.relpath(t.source, tree) for t in idx.tus if not t.failed) == ["fs/a.c", "fs/c.c"]
+    monkeypatch.delenv("PASSDOWN_TEST_CRASH_ON")
+    again = run(tree, tmp_path / "cache", jobs=2)
+    assert again.parsed == 1 and not again.crashed  # the crashed TU was not cached
