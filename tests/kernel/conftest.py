@@ -22,8 +22,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-if str(HERE) not in sys.path:  # oracle.py sits next to the tests
-    sys.path.insert(0, str(HERE))
 
 
 def kernel_dir() -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle import make_overlay, run_oracle
+from .oracle import make_overlay, run_oracle
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, kernel_dir
+from .conftest import REPO, kernel_dir
 
 SCOPE = ["fs/ext2", "fs/buffer.c", "mm"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from oracle import expand_scope, run_oracle
+from .conftest import REPO
+from .oracle import expand_scope, run_oracle
 
 SCOPE = ["fs/ext2", "fs/buffer.c", "mm/filemap.c", "mm/page-writeback.c", "mm/truncate.c"]
 
