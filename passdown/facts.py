@@ -171,6 +171,7 @@ class FuncRef:
     call_target: str | None = None
     index: int | None = None
     local: str | None = None
+    stored_in: str | None = None  # "var:name" when stored into a global at run time
 
 
 @dataclass(frozen=True, slots=True)

@@ -550,12 +550,17 @@ class _FunctionWalker:
             return
         if lhs.kind == K.DECL_REF_EXPR and self.usr is not None:
             ref = lhs.referenced
-            if ref is not None and ref.kind == K.VAR_DECL and ref.semantic_parent is not None \
-                    and ref.semantic_parent.kind == K.FUNCTION_DECL:
-                rhs = self.rhs(kids[1])
-                _, line, _, off = _file_loc(c.location)
+            if ref is None or ref.kind != K.VAR_DECL:
+                return
+            rhs = self.rhs(kids[1])
+            _, line, _, off = _file_loc(c.location)
+            if ref.semantic_parent is not None and ref.semantic_parent.kind == K.FUNCTION_DECL:
                 self.assigns.append(F.Assign(ref.spelling, off, line, rhs, _conditional(path)))
                 self.note_copy(ref.spelling, rhs, c)
+            elif rhs.kind == "function":
+                # A function stored into a global at run time: it lives in the variable.
+                self.fw.refs.append(F.FuncRef(rhs.ref, "address", self.holder, line, off,
+                                              stored_in=f"var:{ref.spelling}"))
         elif lhs.kind == K.MEMBER_REF_EXPR:
             ref = lhs.referenced
             if ref is None or ref.kind != K.FIELD_DECL or callback_key(ref.type) is None:

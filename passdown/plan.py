@@ -34,6 +34,8 @@ from .rules import Rule
 from .workspace import in_scope
 
 CONFIDENCE_ORDER = {"exact": 0, "derived": 1, "review": 2}
+_IDENTS = re.compile(r"[A-Za-z_]\w*")
+_FUNC_HEAD = re.compile(r"^(?:static\s+|inline\s+|extern\s+)*[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
 _EXPORT_HOLDER = re.compile(r"^var:(__ksymtab_|__UNIQUE_ID___addressable_|__addressable_)")
 
 
@@ -164,11 +166,23 @@ class _Tables:
         self.escapes: dict[str, list[str]] = defaultdict(list)
         self.exports: set[str] = set()
         self.decls: dict[tuple[str, str], F.Decl] = {}
-        self.local_copies: list[tuple[F.FileFacts, F.Function, F.Local | F.Assign, str]] = []
         for ff, fn in idx.functions():
             old = self.defs.get(fn.usr)
             if old is None or (fn.is_definition and not old[1].is_definition):
                 self.defs[fn.usr] = (ff, fn)
+        # Local function pointers and what they may hold: a local copy couples
+        # every function, member and callback stored in it (one signature).
+        self.held: list[tuple[F.FileFacts, F.Function, str, list[tuple[object, F.Rhs]]]] = []
+        for ff in idx.files.values():
+            for fn in ff.functions:
+                if not fn.is_definition:
+                    continue
+                for loc in fn.locals:
+                    if loc.callback is None:
+                        continue
+                    held = [(h, r) for h, r in _local_sources(fn, loc.name) if r.kind in ("function", "member", "param")]
+                    if held:
+                        self.held.append((ff, fn, loc.name, held))
         for ff in idx.files.values():
             for d in ff.decls:
                 self.decls.setdefault((d.kind, d.key), d)
@@ -184,7 +198,7 @@ class _Tables:
                     if _EXPORT_HOLDER.match(ref.holder):
                         self.exports.add(ref.function)
                     elif (ref.function, ref.offset) not in assigned:
-                        self.escapes[ref.function].append(ref.holder)
+                        self.escapes[ref.function].append(ref.stored_in or ref.holder)
             for call in ff.calls:
                 self._add_site(ff, call)
 
@@ -209,9 +223,6 @@ class _Tables:
                     if cb is not None:
                         node = callback_node(cb, call.caller, i)
                         self.sites[f"c:{node}"].append((ff, call, "local", f"c:{node}"))
-                else:
-                    continue
-                self.local_copies.append((ff, caller, holder, rhs.kind + ":" + rhs.ref))
         if call.kind == "direct":
             for i, arg in enumerate(call.args):
                 if arg.callback is None or arg.function:
@@ -239,6 +250,19 @@ def _local_sources(fn: F.Function, name: str):
             yield a, a.rhs
 
 
+def held_token(fn: F.Function, rhs: F.Rhs) -> str | None:
+    """The signature-group token of what a local function pointer holds."""
+    if rhs.kind == "function":
+        return f"f:{rhs.ref}"
+    if rhs.kind == "member":
+        return f"m:{rhs.ref}"
+    if rhs.kind == "param":
+        i = int(rhs.ref)
+        cb = fn.params[i].callback if i < len(fn.params) else None
+        return f"c:{callback_node(cb, fn.usr, i)}" if cb is not None else None
+    return None
+
+
 class _Groups:
     """Union-find over functions (f:), ops members (m:) and callback types (c:)
     that must change signature together."""
@@ -254,6 +278,10 @@ class _Groups:
         for node, members in t.callback_members.items():
             for key in members:
                 self.union(f"c:{node}", f"m:{key}")
+        for _, fn, _, held in t.held:
+            toks = [tok for _, rhs in held if (tok := held_token(fn, rhs))]
+            for a, b in zip(toks, toks[1:]):
+                self.union(a, b)
         self.members: dict[str, list[str]] = defaultdict(list)
         for tok in list(self.parent):
             self.members[self.find(tok)].append(tok)
@@ -290,6 +318,10 @@ class _Planner:
         self.key = f"{rule.field.struct}.{rule.field.member}"
         self.accessors = set(rule.accessors.functions)
         self._cache: dict = {}
+        self._readers: set[str] = set()
+        self._seeds_of: dict[str, list[F.FieldUse]] = {}
+        self._planned: set[str] = set()
+        self._skipped: list[tuple[F.FileFacts, F.SkippedUse]] = []  # uses in #if'd-out code, in scope
         self.null_passed = self._null_passed()
         self.stop_funcs = set(rule.stop.functions)
 
@@ -343,25 +375,64 @@ class _Planner:
             if sr is None or not (loc.offset < offset and (loc.scope_end == 0 or offset < loc.scope_end)):
                 continue
             good = None
-            events: list[tuple[int, int, F.Rhs, bool]] = []
-            if loc.init is not None:
-                events.append((loc.offset, loc.line, loc.init, False))
-            events += [(a.offset, a.line, a.rhs, a.conditional) for a in fn.assigns
-                       if a.target == loc.name and loc.offset <= a.offset < offset]
-            for _, line, rhs, conditional in sorted(events, key=lambda e: e[0]):
-                if rhs.end > offset:
-                    continue  # still being evaluated at the use
-                if self._from_field(rhs) or any(rhs.start <= o < rhs.end for o in self._uses_in(fn)):
-                    good = None  # derived from the field itself: no independent source
+            for _, line, rhs, conditional, init in self._assignments(fn, loc.name, offset):
+                if self._rhs_tainted(fn, rhs):
+                    good = None  # from the field itself, or from something derived from it
                 elif not conditional:
-                    good = (line, "initialised" if rhs is loc.init else "assigned", rhs.text)
+                    good = (line, "initialised" if init else "assigned", rhs)
             if good is None:
                 continue
             order = self.rule.source.index(sr)
             what = f"local {loc.name} {good[1]} at line {good[0]}"
             prov = what if order == 0 else f"derived from {what} ({loc.canonical.strip()})"
-            out.append(Source(sr.expr.format(var=loc.name), "local", loc.name, good[0], sr.confidence, prov, order))
+            conf = sr.confidence
+            # A local computed from a weaker source is no better than that source
+            # (an inode taken from vma->vm_file is vma-derived).
+            for var, other in self._source_vars(fn, good[2], exclude=loc.name):
+                if CONFIDENCE_ORDER[other.confidence] > CONFIDENCE_ORDER[conf]:
+                    conf = other.confidence
+                    prov = f"{prov}; {var}-derived ({good[2].text})"
+            out.append(Source(sr.expr.format(var=loc.name), "local", loc.name, good[0], conf, prov, order))
         return out
+
+    def _assignments(self, fn: F.Function, name: str, before: int):
+        """(offset, line, rhs, conditional, is_init) of a local, in order, complete before *before*."""
+        events = []
+        for loc in fn.locals:
+            if loc.name == name and loc.init is not None and loc.init.end <= before:
+                events.append((loc.offset, loc.line, loc.init, False, True))
+        events += [(a.offset, a.line, a.rhs, a.conditional, False) for a in fn.assigns
+                   if a.target == name and a.rhs.end <= before]
+        return sorted(events, key=lambda e: e[0])
+
+    def _rhs_tainted(self, fn: F.Function, rhs: F.Rhs, depth: int = 0) -> bool:
+        """Does a value come from the field (directly, through an accessor, or
+        through a local that did)?"""
+        if self._from_field(rhs) or any(rhs.start <= o < rhs.end for o in self._uses_in(fn)):
+            return True
+        if depth >= 4:
+            return False
+        local_names = {l.name for l in fn.locals}
+        for ident in set(_IDENTS.findall(rhs.text)) & local_names:
+            tainted = False
+            for _, _, r, conditional, _ in self._assignments(fn, ident, rhs.start):
+                t = self._rhs_tainted(fn, r, depth + 1)
+                tainted = (tainted or t) if conditional else t
+            if tainted:
+                return True
+        return False
+
+    def _source_vars(self, fn: F.Function, rhs: F.Rhs, exclude: str):
+        """Parameters and locals of a source type that an expression reads."""
+        idents = set(_IDENTS.findall(rhs.text)) - {exclude}
+        for p in fn.params:
+            sr = self.rule.source_for(p.canonical)
+            if sr is not None and p.name in idents:
+                yield p.name, sr
+        for loc in fn.locals:
+            sr = self.rule.source_for(loc.canonical)
+            if sr is not None and loc.name in idents:
+                yield loc.name, sr
 
     def _from_field(self, rhs: F.Rhs) -> bool:
         if rhs.kind in ("field", "null"):
@@ -389,6 +460,15 @@ class _Planner:
             member = self.rule.field.member
             if not expr or re.search(rf"(->|\.)\s*{re.escape(member)}\s*$", expr):
                 return None  # reached through the field itself: no independent source
+            caller = self.t.caller_def(call)
+            if caller is not None:
+                probe = F.Rhs("other", "", expr, call.start, call.start)
+                if self._rhs_tainted(caller, probe):
+                    return None  # the object is a local copy of the field
+                root = _IDENTS.match(expr)
+                params = {p.name: i for i, p in enumerate(caller.params)}
+                if root and root.group() in params and (caller.usr, params[root.group()]) in self.null_passed:
+                    return None
             conf = ms.confidence if re.fullmatch(r"[A-Za-z_]\w*", expr) else "derived"
             return Source(expr, "member-base", expr, call.line, conf,
                           f"the object whose {ms.base_suffix.lstrip('-.>')} was called ({call.base})", -1)
@@ -405,6 +485,9 @@ class _Planner:
         out: list[Site] = []
         for tok in self.g.tokens(root):
             out += self.t.sites.get(tok, [])
+        # One entry per call expression: a call through a local that may hold
+        # several targets is named after a member, a callback, then a reader.
+        out.sort(key=lambda s: (s[0].path, s[1].start, s[1].caller, self._site_rank(s[3])))
         seen, uniq = set(), []
         for s in out:
             k = (s[0].path, s[1].start, s[1].caller)
@@ -413,10 +496,27 @@ class _Planner:
                 uniq.append(s)
         return uniq
 
+    def _site_rank(self, token: str) -> tuple[int, str]:
+        kind, _, ref = token.partition(":")
+        if kind == "f":
+            return (2 if ref in self._readers else 3, self.name(ref))
+        return (0 if kind == "m" else 1, ref)
+
     def has_param(self, usr: str) -> bool:
         d = self.t.defs.get(usr)
         want = self.rule.parameter.type.replace("const ", "")
         return bool(d) and any(p.canonical.replace("const ", "").strip() == want for p in d[1].params)
+
+    def use_source(self, fn: F.Function, offset: int, planned: set[str]) -> Source | None:
+        """The mapping a read at *offset* will use: an address_space of the
+        function's own, else its new parameter, else a derived source."""
+        best = self.best(self.sources_at(fn, offset))
+        if best is not None and best.order <= 0:
+            return best
+        if self.group_of(fn.usr) in planned:
+            pname = self.param_name(fn)
+            return Source(pname, "new-param", pname, fn.line, "exact", f"new parameter {pname}", 0)
+        return best
 
     def site_source(self, call: F.Call, planned: set[str]) -> Source | None:
         caller = self.t.caller_def(call)
@@ -501,8 +601,13 @@ class _Planner:
                                                 self.idx.rel(path), u.line, why))
                     continue
                 if d[1].name in self.accessors:
-                    continue  # the accessor itself: its callers are the uses
+                    # the accessor itself: its callers are the uses
+                    remaining.append(Unresolved(self.name(u.function), u.function, self.idx.rel(path), u.line,
+                                                f"accessor: {self.name(u.function)} is a read under another "
+                                                "name; its calls are the uses"))
+                    continue
                 out.append((ff, u, d[1]))
+            self._skipped += [(ff, sk) for sk in ff.skipped if sk.member == self.rule.field.member]
             for call in ff.calls:
                 d = self.t.defs.get(call.caller)
                 if call.kind == "direct" and call.name in self.accessors and d is not None \
@@ -510,6 +615,34 @@ class _Planner:
                     out.append((ff, F.FieldUse(self.key, call.line, call.column, call.start, call.caller, "read",
                                                False, call.name, call.start, call.end, ""), d[1]))
         return out, remaining
+
+    def _skipped_reason(self, ff: F.FileFacts, sk: F.SkippedUse) -> str:
+        """Why a use in #if'd-out code stays, and what its function needs under other configs."""
+        try:
+            lines = open(ff.path, encoding="utf-8", errors="replace").read().splitlines()
+        except OSError:
+            lines = []
+        directive, name, depth = "", "", 0
+        for text in reversed(lines[: sk.line - 1]):
+            t = text.strip()
+            if t.startswith("#endif"):
+                depth += 1
+            elif t.startswith("#if") and depth == 0 and not directive:
+                directive = t.split("/*")[0].strip()
+            elif t.startswith("#if"):
+                depth -= 1
+            m = _FUNC_HEAD.match(text)
+            if m and not name:
+                name = m.group(1)
+        why = f"not analysed: in code the preprocessor skips under this config ({directive or '#if'})"
+        if not name:
+            return why
+        others = [fn for fn in ff.functions if fn.name == name and fn.is_definition]
+        if any(self.group_of(fn.usr) in self._planned for fn in others):
+            return f"{why}; {self.name(others[0].usr)} is planned in the other branch: this definition needs the parameter too"
+        if any(self.has_param(fn.usr) for fn in others):
+            return f"{why}; {self.name(others[0].usr)} already has a mapping parameter"
+        return why
 
     def demand(self, seeds, failed: dict[str, str]) -> dict[str, str]:
         """Group root -> why it needs the parameter, skipping failed groups."""
@@ -577,6 +710,9 @@ class _Planner:
 
     def run(self) -> Plan:
         seeds, remaining = self.seeds()
+        self._readers = {fn.usr for _, _, fn in seeds}
+        for _, u, fn in seeds:
+            self._seeds_of.setdefault(fn.usr, []).append(u)
         failed: dict[str, str] = {}
         # Iterate: failing groups are removed and the demand recomputed without them.
         while True:
@@ -589,15 +725,14 @@ class _Planner:
 
     # -- assembling the plan -------------------------------------------------------------
     def build(self, seeds, remaining, demanded: dict[str, str], failed: dict[str, str]) -> Plan:
-        plan = Plan(self.rule.name, self.config, remaining=list(remaining))
-        planned = set(demanded)
+        planned = self._planned = set(demanded)
+        remaining = list(remaining) + [Unresolved("", "", self.idx.rel(ff.path), sk.line, self._skipped_reason(ff, sk))
+                                       for ff, sk in self._skipped]
+        plan = Plan(self.rule.name, self.config, remaining=remaining)
         for root in sorted(planned, key=lambda r: self.g.tokens(r)):
             for usr in self.group_funcs(root) or [root[2:]]:
                 ff, fn = self.t.defs[usr]
-                reason = demanded[root]
-                toks = [t for t in self.g.tokens(root) if not t.startswith("f:")]
-                if toks:
-                    reason = f"{reason}; signature shared with {', '.join(t[2:] for t in toks)}"
+                reason = self.reason(fn, root, planned)
                 plan.functions.append(PlannedFunction(
                     usr, self.name(usr), self.idx.rel(ff.path), fn.line, reason, self.param_name(fn),
                     self.param_index(fn), usr in self.t.exports))
@@ -615,21 +750,17 @@ class _Planner:
                     self.callee_name(target), via, src.expr if src else "",
                     src.provenance if src else "no source", src.confidence if src else "review",
                     call.start, call.end, self._arg_index(root, caller)))
-        for ff, caller, holder, holds in self.t.local_copies:
-            root = self._holds_root(holds, caller)
-            if root in planned:
-                name = holder.name if isinstance(holder, F.Local) else holder.target
-                line = holder.line
-                kind, _, ref = holds.partition(":")
-                shown = self.name(ref) if kind == "function" else (
-                    f"parameter #{ref}" if kind == "param" else ref)
-                plan.local_copies.append(LocalCopy(self.name(caller.usr), self.idx.rel(ff.path), line, name, shown))
+        for ff, fn, local, held in self.t.held:
+            for holder, rhs in held:
+                tok = held_token(fn, rhs)
+                if tok is None or self.g.find(tok) not in planned:
+                    continue
+                shown = self.name(rhs.ref) if rhs.kind == "function" else (
+                    f"parameter #{rhs.ref}" if rhs.kind == "param" else rhs.ref)
+                plan.local_copies.append(LocalCopy(self.name(fn.usr), self.idx.rel(ff.path), holder.line, local, shown))
         for ff, u, fn in seeds:
             root = self.group_of(fn.usr)
-            src = self.best(self.sources_at(fn, u.offset))
-            if src is None and root in planned:
-                pname = self.param_name(fn)
-                src = Source(pname, "new-param", pname, fn.line, "exact", f"new parameter {pname}", 0)
+            src = self.use_source(fn, u.offset, planned)
             if src is not None:
                 plan.conversions.append(Conversion(self.idx.rel(ff.path), u.line, u.column, self.name(fn.usr),
                                                    fn.usr, src.expr, src.provenance, src.confidence))
@@ -649,17 +780,40 @@ class _Planner:
         self._sort(plan)
         return plan
 
-    def _holds_root(self, holds: str, caller: F.Function) -> str | None:
-        kind, _, ref = holds.partition(":")
-        if kind == "function":
-            return self.group_of(ref)
-        if kind == "member":
-            return self.g.find(f"m:{ref}")
-        if kind == "param":
-            i = int(ref)
-            cb = caller.params[i].callback if i < len(caller.params) else None
-            return self.g.find(f"c:{callback_node(cb, caller.usr, i)}") if cb is not None else None
+    def own_reason(self, fn: F.Function, planned: set[str], with_file: bool = False) -> str | None:
+        """Why this function itself needs the mapping: its first read with no
+        source of its own, else its first call that must pass one."""
+        ff = self.t.defs[fn.usr][0]
+        where = f"{self.idx.rel(ff.path)}:" if with_file else "line "
+        name = f"{self.name(fn.usr)} " if with_file else ""
+        for u in sorted(self._seeds_of.get(fn.usr, []), key=lambda u: u.offset):
+            if self.best(self.sources_at(fn, u.offset)) is None:
+                return f"{name}reads {self.rule.field.struct}->{self.rule.field.member} at {where}{u.line}"
+        for root in sorted(planned):
+            for sff, call, _, target in self.group_sites(root):
+                if call.caller != fn.usr or self.best(self.sources_at(fn, call.start)) is not None:
+                    continue
+                if call.kind == "member" and self.member_base(call) is not None:
+                    continue
+                at = f"at {where}{call.line}" if with_file else f"(line {call.line})"
+                return f"{name}calls {self.callee_name(target)} {at}"
         return None
+
+    def reason(self, fn: F.Function, root: str, planned: set[str]) -> str:
+        own = self.own_reason(fn, planned)
+        shared = [t[2:] for t in self.g.tokens(root) if not t.startswith("f:")] or \
+            [self.name(u) for u in self.group_funcs(root) if u != fn.usr]
+        if own and not shared:
+            return own
+        if own:
+            return f"{own}; signature shared with {', '.join(shared)}"
+        origin = None
+        for usr in sorted(self.group_funcs(root), key=lambda u: (u not in self._readers, self.name(u))):
+            if usr != fn.usr and usr in self.t.defs:
+                origin = self.own_reason(self.t.defs[usr][1], planned, with_file=True)
+                if origin:
+                    break
+        return f"signature shared with {', '.join(shared)}" + (f" ({origin})" if origin else "")
 
     def _arg_index(self, root: str, caller: F.Function | None) -> int:
         funcs = self.group_funcs(root)
