@@ -362,6 +362,12 @@ class _Planner:
         return self._cache[key]
 
     def sources_at(self, fn: F.Function, offset: int) -> list[Source]:
+        key = ("src", fn.usr, offset)
+        if key not in self._cache:
+            self._cache[key] = self._sources_at(fn, offset)
+        return self._cache[key]
+
+    def _sources_at(self, fn: F.Function, offset: int) -> list[Source]:
         out: list[Source] = []
         for i, p in enumerate(fn.params):
             sr = self.rule.source_for(p.canonical)
@@ -482,6 +488,12 @@ class _Planner:
         return [t[2:] for t in self.g.tokens(root) if t.startswith("f:")]
 
     def group_sites(self, root: str) -> list[Site]:
+        key = ("sites", root)
+        if key not in self._cache:
+            self._cache[key] = self._group_sites(root)
+        return self._cache[key]
+
+    def _group_sites(self, root: str) -> list[Site]:
         out: list[Site] = []
         for tok in self.g.tokens(root):
             out += self.t.sites.get(tok, [])
@@ -789,14 +801,19 @@ class _Planner:
         for u in sorted(self._seeds_of.get(fn.usr, []), key=lambda u: u.offset):
             if self.best(self.sources_at(fn, u.offset)) is None:
                 return f"{name}reads {self.rule.field.struct}->{self.rule.field.member} at {where}{u.line}"
-        for root in sorted(planned):
-            for sff, call, _, target in self.group_sites(root):
-                if call.caller != fn.usr or self.best(self.sources_at(fn, call.start)) is not None:
-                    continue
-                if call.kind == "member" and self.member_base(call) is not None:
-                    continue
-                at = f"at {where}{call.line}" if with_file else f"(line {call.line})"
-                return f"{name}calls {self.callee_name(target)} {at}"
+        if "by_caller" not in self._cache:
+            by_caller: dict[str, list[Site]] = defaultdict(list)
+            for root in sorted(planned):
+                for site in self.group_sites(root):
+                    by_caller[site[1].caller].append(site)
+            self._cache["by_caller"] = by_caller
+        for sff, call, _, target in sorted(self._cache["by_caller"].get(fn.usr, []), key=lambda s: s[1].start):
+            if self.best(self.sources_at(fn, call.start)) is not None:
+                continue
+            if call.kind == "member" and self.member_base(call) is not None:
+                continue
+            at = f"at {where}{call.line}" if with_file else f"(line {call.line})"
+            return f"{name}calls {self.callee_name(target)} {at}"
         return None
 
     def reason(self, fn: F.Function, root: str, planned: set[str]) -> str:
