@@ -99,11 +99,11 @@ def cmd_prepare(args) -> int:
     from . import kbuild
 
     ws_tree = Path(args.tree).resolve()
-    build = Path(args.build).resolve() if args.build else ws_tree / "build-passdown"
+    build = Path(args.build).resolve() if args.build else Workspace.default_build(ws_tree, args.cache)
     res = kbuild.prepare(ws_tree, build, config=args.config, arch=args.arch, dirs=tuple(args.dirs),
                          jobs=args.jobs, log=(lambda m: _say(args, m)) if args.verbose else None)
     _say(args, f"{'reused' if res.reused else 'prepared'} {res.config} ({res.arch}): {res.entries} compile commands "
-               f"in {res.compdb}; pass --build {build} to the other verbs")
+               f"in {res.compdb}" + ("" if not args.build else f"; pass --build {build} to the other verbs"))
     return EXIT_OK
 
 

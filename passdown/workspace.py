@@ -28,7 +28,16 @@ class Workspace:
         b = Path(build).resolve() if build else None
         if b is not None and not b.is_dir():
             raise InputError(f"build directory {build} does not exist; run 'passdown prepare --build {build}' first")
-        return cls(t, b, Path(cache).resolve() if cache else default_dir(t))
+        cache_dir = Path(cache).resolve() if cache else default_dir(t)
+        if b is None and not (t / compdb.COMPDB_NAME).is_file() and (cache_dir / "build" / compdb.COMPDB_NAME).is_file():
+            b = cache_dir / "build"  # where `passdown prepare` puts it when not told otherwise
+        return cls(t, b, cache_dir)
+
+    @staticmethod
+    def default_build(tree: str | Path, cache: str | Path | None = None) -> Path:
+        """Outside the tree: passdown never writes into the user's checkout."""
+        t = Path(tree).resolve()
+        return (Path(cache).resolve() if cache else default_dir(t)) / "build"
 
     # -- compile commands and the config they stand for --------------------
     @property
