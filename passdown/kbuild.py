@@ -24,6 +24,8 @@ is ``compdb``'s job.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -44,6 +46,7 @@ COMPDB_NAME = "compile_commands.json"
 META_NAME = "passdown-prepare.json"
 MAKE_LOG = "passdown-make.log"  # config + prepare (+ generated sources)
 DRYRUN_LOG = "passdown-dryrun.log"  # the full `make -n V=1` output of the last run
+LOCK_NAME = ".passdown-prepare.lock"
 
 # ARCH= values whose sources live under another arch/ directory (kbuild's SRCARCH).
 _SRCARCH = {"x86_64": "x86", "i386": "x86", "sparc32": "sparc", "sparc64": "sparc",
@@ -639,6 +642,29 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
     if not os.access(build, os.W_OK):
         raise InputError(f"the build directory {build} is not writable: give a writable --build")
 
+    with _locked(build, log):
+        return _prepare_locked(tree, build, config_id=config_id, config_sha=config_sha, kind=kind,
+                               config_path=config_path, arch=arch, dirs=dirs, jobs=jobs, log=log)
+
+
+@contextlib.contextmanager
+def _locked(build: Path, log: Callable[[str], None]) -> Iterator[None]:
+    """One prepare at a time per output directory (a CLI run and a test session may overlap)."""
+    with open(build / LOCK_NAME, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another passdown prepare in {build} to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _prepare_locked(tree: Path, build: Path, *, config_id: str, config_sha: str | None, kind: str,
+                    config_path: Path | None, arch: str, dirs: list[str], jobs: int,
+                    log: Callable[[str], None]) -> PrepareResult:
     runner = _Runner(tree, build, arch, log)
     meta = read_prepare_meta(build)
     dot_config = build / ".config"
@@ -662,7 +688,7 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
             os.replace(build / ".config.passdown-tmp", build / ".config")
             runner.run(runner.make_argv(build, "olddefconfig"), logfile, what="make olddefconfig")
         else:
-            runner.run(runner.make_argv(build, config), logfile, what=f"make {config}")
+            runner.run(runner.make_argv(build, config_id), logfile, what=f"make {config_id}")
         timings["config"] = round(time.monotonic() - start, 1)
         start = time.monotonic()
         runner.run(runner.make_argv(build, "prepare", f"-j{jobs}"), logfile, what="make prepare")

@@ -444,3 +444,15 @@ def test_prepare_quotes_the_failing_make(fake_kernel, tmp_path):
     with pytest.raises(ToolError):
         kbuild.prepare(fake_kernel, build, config="broken_defconfig")
     assert kbuild.read_prepare_meta(build) is None
+
+
+@needs_make
+def test_concurrent_prepares_take_turns(fake_kernel, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    build = tmp_path / "build"
+    build.mkdir()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: kbuild.prepare(fake_kernel, build, dirs=("fs",)), range(2)))
+    assert sorted(r.reused for r in results) == [False, True]
+    assert (build / "calls").read_text().split() == ["allmodconfig", "prepare"]
