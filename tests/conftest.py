@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "kern"
 
 
+def pytest_addoption(parser):
+    # Here, in the initial conftest, so `pytest --kernel` works from the repo root;
+    # tests/kernel/conftest.py tolerates the option being registered already.
+    parser.addoption("--kernel", action="store_true", default=False,
+                     help="run the tests against a real Linux tree (tests/kernel; see scripts/kernel-tests.sh)")
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     return CORPUS
