@@ -128,6 +128,8 @@ class Plan:
     unresolved: list[Unresolved] = field(default_factory=list)
     local_copies: list[LocalCopy] = field(default_factory=list)
     remaining: list[Unresolved] = field(default_factory=list)  # uses not converted (writes, failed groups)
+    readers: set[str] = field(default_factory=set)  # functions that read the field in scope
+    caveats: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         by_conf: dict[str, int] = defaultdict(int)
@@ -144,6 +146,7 @@ class Plan:
             "call_sites_by_confidence": dict(sorted(by_conf.items())),
             "conversions": len(self.conversions),
             "unresolved": len(self.unresolved),
+            "unresolved_readers": len({u.usr for u in self.unresolved if u.usr in self.readers}),
             "unresolved_by_reason": dict(sorted(by_reason.items())),
             "remaining_uses": len(self.remaining),
         }
@@ -740,7 +743,16 @@ class _Planner:
         planned = self._planned = set(demanded)
         remaining = list(remaining) + [Unresolved("", "", self.idx.rel(ff.path), sk.line, self._skipped_reason(ff, sk))
                                        for ff, sk in self._skipped]
-        plan = Plan(self.rule.name, self.config, remaining=remaining)
+        plan = Plan(self.rule.name, self.config, remaining=remaining, readers=set(self._readers))
+        plan.caveats = [
+            f"Analysed under config {self.config.get('config')} for arch {self.config.get('arch')}.",
+            f"Callers were looked for in the {len(self.idx.tus)} indexed files only (the compile database): a chain "
+            "whose callers live elsewhere (other directories, other configs) ends as 'no source'.",
+            "Calls through function pointers are followed through ops-table members, callback types and local "
+            "copies; an address stored anywhere else is reported, not followed ('address escapes').",
+            "A local is a source only when assigned unconditionally before the use; loops, gotos and aliasing "
+            "through pointers are not analysed.",
+        ]
         for root in sorted(planned, key=lambda r: self.g.tokens(r)):
             for usr in self.group_funcs(root) or [root[2:]]:
                 ff, fn = self.t.defs[usr]
@@ -893,6 +905,7 @@ def to_json(plan: Plan) -> str:
         "remaining": [{"function": u.function, "file": u.file, "line": u.line, "reason": u.reason}
                       for u in plan.remaining],
         "summary": plan.summary(),
+        "caveats": plan.caveats,
     }
     return json.dumps(data, indent=2) + "\n"
 
@@ -941,7 +954,11 @@ def to_table(plan: Plan, width: int | None = None) -> str:
     s = plan.summary()
     con.print(f"\n{s['functions']} functions, {s['members']} ops members, {s['callback_types']} callback types, "
               f"{s['call_sites']} call sites ({', '.join(f'{k} {v}' for k, v in s['call_sites_by_confidence'].items())}), "
-              f"{s['conversions']} reads converted, {s['unresolved']} unresolved, {s['remaining_uses']} uses remain")
+              f"{s['conversions']} reads converted, {s['unresolved']} unresolved ({s['unresolved_readers']} of them "
+              f"read the field), {s['remaining_uses']} uses remain")
+    con.print("\nCaveats:")
+    for c in plan.caveats:
+        con.print(f"  - {c}")
     return buf.getvalue()
 
 

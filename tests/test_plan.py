@@ -28,7 +28,7 @@ def plan_json(corpus_plan):
 
 
 def normalise(data: dict) -> dict:
-    data = {k: v for k, v in data.items() if k not in ("config", "summary")}
+    data = {k: v for k, v in data.items() if k not in ("config", "summary", "caveats")}
     data["functions"] = [{k: v for k, v in f.items() if k != "usr"} for f in data["functions"]]
     return data
 

@@ -33,7 +33,7 @@ BASE = (rules.RULES_DIR / "page-mapping.toml").read_text()
          "parameter.type: 'address_space' is not a C pointer type"),
         (('name = "mapping"', "name = 3"), "parameter.name"),
         (('position = "first"', 'position = "last"'), "parameter.position"),
-        (('confidence = "review"', 'confidence = "maybe"'), "source.3.confidence"),
+        (('confidence = "review"', 'confidence = "maybe"'), "source.4.confidence"),
         (('expr = "{var}->f_mapping"', 'expr = "file->f_mapping"'), "source.1.expr: must use {var}"),
     ],
 )
