@@ -76,7 +76,8 @@ def test_every_planned_function_is_justified_by_a_chain_to_a_read(plan):
     justified = {c["function"] for c in plan["conversions"] if c["provenance"].startswith("new parameter")}
     shares: dict[str, set[str]] = {}
     for f in plan["functions"]:
-        m = re.search(r"signature shared with (.*)$", f["reason"])
+        # "...; signature shared with A, B (origin ...)": the tokens end where the origin starts
+        m = re.search(r"signature shared with (.*?)(?: \(|$)", f["reason"])
         for tok in (m.group(1).split(", ") if m else []):
             shares.setdefault(tok, set()).add(f["name"])
     passes = [(s["caller"], s["callee"]) for s in plan["call_sites"]
