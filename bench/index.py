@@ -46,12 +46,12 @@ def main() -> int:
             "--cache", str(cache), "--jobs", str(args.jobs), "--scope", *args.scope]
     rows = []
 
-    def measure(name: str) -> None:
-        r = procwatch.run(base)
+    def measure(name: str, cmd: list[str] = base) -> None:
+        r = procwatch.run(cmd)
         m = SUMMARY.search(r["stderr"])
         if r["rc"] != 0 or not m:
             print(r["stderr"][-2000:], file=sys.stderr)
-            raise SystemExit(f"{name}: passdown index failed (exit {r['rc']})")
+            raise SystemExit(f"{name}: passdown failed (exit {r['rc']})")
         tus, parsed, cached, errors = (int(x) for x in m.groups()[:4])
         rows.append((name, tus, parsed, cached, errors, r["wall"], r["cpu"], r["peak_rss"]))
 
@@ -76,14 +76,8 @@ def main() -> int:
                 "--cache", str(plan_cache), "--jobs", str(args.jobs), "--scope", *args.scope,
                 "--format", "json", "-o", os.devnull]
     try:
-        for name in ("plan cold", "plan warm"):
-            r = procwatch.run(plan_cmd)
-            m = SUMMARY.search(r["stderr"])
-            if r["rc"] != 0 or not m:
-                print(r["stderr"][-2000:], file=sys.stderr)
-                raise SystemExit(f"{name}: passdown plan failed (exit {r['rc']})")
-            tus, parsed, cached, errors = (int(x) for x in m.groups()[:4])
-            rows.append((name, tus, parsed, cached, errors, r["wall"], r["cpu"], r["peak_rss"]))
+        measure("plan cold", plan_cmd)
+        measure("plan warm", plan_cmd)
     finally:
         shutil.rmtree(plan_cache, ignore_errors=True)
 
