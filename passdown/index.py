@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -147,6 +148,13 @@ def _orphan_header_owners(cached, commands, tree, exclude, cache) -> list[Compil
     return extra
 
 
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # forkserver: a worker does not inherit the parent's heap (a warm run holds
+    # every cached fact there) nor its libclang state.
+    ctx = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_init_worker)
+
+
 def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
     """Yield facts for every task; a TU that kills its worker is retried alone
     and, if it kills it again, reported as crashed."""
@@ -157,7 +165,7 @@ def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
     while pending:
         inflight: dict = {}
         try:
-            with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker) as pool:
+            with _pool(jobs) as pool:
                 while pending or inflight:
                     while pending and len(inflight) < max(1, jobs) * 2:
                         t = pending.pop()
@@ -172,7 +180,7 @@ def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
             suspects += list(inflight.values())
     for t in suspects:
         try:
-            with ProcessPoolExecutor(max_workers=1, initializer=_init_worker) as solo:
+            with _pool(1) as solo:
                 yield solo.submit(_work, t).result()
         except BrokenProcessPool:
             crashed.append(t[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from passdown import facts as F
 from passdown import index
@@ -102,12 +104,20 @@ def test_a_file_that_fails_to_parse_is_kept_and_reported(tmp_path):
     assert len(idx.tus) == 3
 
 
-def test_a_worker_crash_is_reported_and_the_run_goes_on(tmp_path, monkeypatch):
+def test_a_worker_crash_is_reported_and_the_run_goes_on(tmp_path):
+    # Real processes: passdown's workers come from a forkserver that keeps the
+    # environment it started with, so each run is its own passdown process.
     tree = make_tree(tmp_path)
-    monkeypatch.setenv("PASSDOWN_TEST_CRASH_ON", "fs/b.c")
-    idx = run(tree, tmp_path / "cache", jobs=2)
-    assert [os.path.relpath(p, tree) for p in idx.crashed] == ["fs/b.c"]
-    assert sorted(os.path.relpath(t.source, tree) for t in idx.tus if not t.failed) == ["fs/a.c", "fs/c.c"]
-    monkeypatch.delenv("PASSDOWN_TEST_CRASH_ON")
-    again = run(tree, tmp_path / "cache", jobs=2)
-    assert again.parsed == 1 and not again.crashed  # the crashed TU was not cached
+    env = dict(os.environ, PASSDOWN_TEST_CRASH_ON="fs/b.c")
+    args = [sys.executable, "-m", "passdown", "report", "--tree", str(tree), "--cache", str(tmp_path / "cache"),
+            "--scope", ".", "--format", "json", "-j", "2"]
+    first = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    rep = json.loads(first.stdout)
+    assert any(c.startswith("libclang crashed on 1 file(s): fs/b.c") for c in rep["caveats"])
+    assert [u["file"] for u in rep["uses"] if u["status"] == "analysed"] == ["include/page.h"]
+    assert "3 TUs (3 parsed" in first.stderr
+    env.pop("PASSDOWN_TEST_CRASH_ON")
+    again = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert "3 TUs (1 parsed, 2 from cache" in again.stderr  # the crashed TU was not cached
+    assert ("fs/b.c", 3) in {(u["file"], u["line"]) for u in json.loads(again.stdout)["uses"]}
