@@ -116,3 +116,18 @@ def test_report_after_plan_marks_every_analysed_use(tmp_path, plan_json, corpus_
     accessor_calls = {(ws.rel(ff.path), c.line) for ff in idx.files.values() for c in ff.calls
                       if c.kind == "direct" and c.name in rule.accessors.functions}
     assert planned_reads - converted <= accessor_calls
+
+
+def test_the_folio_rule_plans_folio_reads(tmp_path):
+    """The rules are general: the same planner over struct folio's mapping."""
+    plan = json.loads(run_passdown("plan", "--tree", str(CORPUS), "--cache", str(tmp_path), "--scope", ".",
+                                   "--rule", "folio-mapping", "--format", "json", "-q").stdout)
+    report = json.loads(run_passdown("report", "--tree", str(CORPUS), "--cache", str(tmp_path), "--scope", ".",
+                                     "--field", "folio.mapping", "--format", "json", "-q").stdout)
+    assert plan["rule"] == "folio-mapping"
+    uses = {(u["file"], u["line"]) for u in report["uses"] if u["status"] == "analysed"}
+    planned = {(c["file"], c["line"]) for c in plan["conversions"]} | \
+        {(r["file"], r["line"]) for r in plan["remaining"]}
+    assert uses and uses <= planned
+    page_uses = {(u["file"], u["line"]) for u in json.loads(EXPECTED.read_text())["conversions"]}
+    assert not {(c["file"], c["line"]) for c in plan["conversions"]} & page_uses
