@@ -11,6 +11,7 @@ later edits can be applied to the original bytes without re-parsing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 # A function is identified by its clang USR: static functions carry their file
@@ -253,3 +254,28 @@ class TUFacts:
     @property
     def failed(self) -> bool:
         return self.error is not None or any(d.severity in ("error", "fatal") for d in self.diagnostics)
+
+
+def _fast_pickle(cls: type) -> None:
+    """Pickle support without dataclasses' per-object ``fields()`` lookup.
+
+    A warm run unpickles millions of these; the generated ``__setstate__`` of a
+    slotted dataclass spent most of its time asking for the field list again.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    setattr_ = object.__setattr__
+
+    def __getstate__(self):
+        return tuple([getattr(self, n) for n in names])
+
+    def __setstate__(self, state):
+        for n, v in zip(names, state):
+            setattr_(self, n, v)
+
+    cls.__getstate__ = __getstate__
+    cls.__setstate__ = __setstate__
+
+
+for _cls in (FieldSpec, Param, Rhs, Local, Assign, Arg, Call, Function, OpsInit, FuncRef, FieldUse, SkippedUse,
+             Decl, Diagnostic, FileFacts, TUFacts):
+    _fast_pickle(_cls)
