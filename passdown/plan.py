@@ -522,33 +522,27 @@ class _Planner:
         want = self.rule.parameter.type.replace("const ", "")
         return bool(d) and any(p.canonical.replace("const ", "").strip() == want for p in d[1].params)
 
-    def use_source(self, fn: F.Function, offset: int, planned: set[str]) -> Source | None:
-        """The mapping a read at *offset* will use: an address_space of the
-        function's own, else its new parameter, else a derived source."""
-        best = self.best(self.sources_at(fn, offset))
+    def _pick(self, fn: F.Function, offset: int, planned: set[str], extra: list[Source], new_param: str):
+        """An address_space of the function's own, else its new parameter, else a derived source."""
+        best = self.best([*self.sources_at(fn, offset), *extra])
         if best is not None and best.order <= 0:
             return best
         if self.group_of(fn.usr) in planned:
             pname = self.param_name(fn)
-            return Source(pname, "new-param", pname, fn.line, "exact", f"new parameter {pname}", 0)
+            return Source(pname, "new-param", pname, fn.line, "exact", f"{new_param} {pname}", 0)
         return best
 
+    def use_source(self, fn: F.Function, offset: int, planned: set[str]) -> Source | None:
+        """The mapping a read at *offset* will use."""
+        return self._pick(fn, offset, planned, [], "new parameter")
+
     def site_source(self, call: F.Call, planned: set[str]) -> Source | None:
+        """The argument a call site passes."""
         caller = self.t.caller_def(call)
         if caller is None:
             return None
-        own = self.sources_at(caller, call.start)
-        if call.kind == "member":
-            mb = self.member_base(call)
-            if mb is not None:
-                own.append(mb)
-        best = self.best(own)
-        if best is not None and best.order <= 0:
-            return best
-        if self.group_of(caller.usr) in planned:
-            pname = self.param_name(caller)
-            return Source(pname, "new-param", pname, caller.line, "exact", f"the caller's new parameter {pname}", 0)
-        return best
+        mb = self.member_base(call) if call.kind == "member" else None
+        return self._pick(caller, call.start, planned, [mb] if mb else [], "the caller's new parameter")
 
     # -- failure reasons -----------------------------------------------------------
     def intrinsic_failure(self, root: str) -> str | None:
