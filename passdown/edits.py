@@ -28,6 +28,8 @@ class Edit:
     end: int  # == start for an insertion
     text: str
     origin: str = ""  # what asked for it, for conflict messages
+    unit: str = ""  # the commit it belongs to: "sig:<group>" or "conv:<file>"
+    span: tuple[int, int] | None = None  # the ( and ) of the parameter/argument list it inserts into
 
     @property
     def key(self) -> tuple:
@@ -117,8 +119,9 @@ class _Builder:
             self.data[path] = Path(path).read_bytes()
         return self.data[path]
 
-    def add(self, path: str, start: int, end: int, text: str, origin: str) -> None:
-        e = Edit(path, start, end, text, origin)
+    def add(self, path: str, start: int, end: int, text: str, origin: str, unit: str = "",
+            span: tuple[int, int] | None = None) -> None:
+        e = Edit(path, start, end, text, origin, unit, span)
         old = self.by_pos.get((path, start, end))
         if old is not None and old.text != text:
             if start == end:  # two insertions at one point: keep both, in a stable order
@@ -150,7 +153,8 @@ class _Builder:
                 if ins is None:
                     self.skipped.append(f"{self.idx.rel(ff.path)}:{fn.line}: cannot find the parameters of {fn.name}")
                     continue
-                self.add(ff.path, *ins, origin=f"signature of {pf.name}")
+                self.add(ff.path, *ins, origin=f"signature of {pf.name}", unit=f"sig:{pf.group}",
+                         span=plist[:2])
 
     def types(self) -> None:
         """Ops members, callback typedefs and function-pointer locals change with their group."""
@@ -159,23 +163,32 @@ class _Builder:
             for d in ff.decls:
                 decls.setdefault((d.kind, d.key), d)
         index = self._group_index()
+        unit_of = {}
+        for g in self.plan.groups:
+            for m in g.members:
+                unit_of[("member", m)] = f"sig:{g.id}"
+            for c in g.callbacks:
+                unit_of[("callback", c)] = f"sig:{g.id}"
         for struct, member in self.plan.members:
-            d = decls.get(("member", f"{struct}.{member}"))
+            key = f"{struct}.{member}"
+            d = decls.get(("member", key))
             if d is not None:
-                self._declarator(d.file, d.offset, index, f"{struct}.{member}", typedef_fallback=True)
+                self._declarator(d.file, d.offset, index, key, unit_of.get(("member", key), ""), typedef_fallback=True)
         for name, _, _ in self.plan.callback_types:
             d = decls.get(("callback", name))
+            unit = unit_of.get(("callback", name), "")
             if d is not None:
-                self._declarator(d.file, d.offset, index, f"callback {name}")
+                self._declarator(d.file, d.offset, index, f"callback {name}", unit)
             else:
-                self._plain_callback(name, index)
+                self._plain_callback(name, index, unit)
         for lc in self.plan.local_copies:
-            self._local(lc, index)
+            self._local(lc, index, f"sig:{lc.group}")
 
     def _group_index(self) -> int:
         return self.plan.functions[0].param_index if self.plan.functions else 0
 
-    def _declarator(self, path: str, offset: int, index: int, what: str, typedef_fallback: bool = False) -> None:
+    def _declarator(self, path: str, offset: int, index: int, what: str, unit: str,
+                    typedef_fallback: bool = False) -> None:
         data = self.read(path)
         plist = param_list(data, offset)
         if plist is None and typedef_fallback:
@@ -190,9 +203,9 @@ class _Builder:
             self.skipped.append(f"{self.idx.rel(path)}: cannot find the parameters of {what}")
             return
         ins = insert_param(data, plist, index, self.param_text(self.rule.parameter.name))
-        self.add(path, *ins, origin=what)
+        self.add(path, *ins, origin=what, unit=unit, span=plist[:2])
 
-    def _plain_callback(self, name: str, index: int) -> None:
+    def _plain_callback(self, name: str, index: int, unit: str) -> None:
         owner, _, pos = name.rpartition("#")
         for ff in self.idx.files.values():
             for fn in ff.functions:
@@ -204,9 +217,9 @@ class _Builder:
                 data = self.read(ff.path)
                 at = data.find(p.name.encode(), p.start, p.end)
                 if at >= 0:
-                    self._declarator(ff.path, at, index, f"parameter {p.name} of {fn.name}")
+                    self._declarator(ff.path, at, index, f"parameter {p.name} of {fn.name}", unit)
 
-    def _local(self, lc, index: int) -> None:
+    def _local(self, lc, index: int, unit: str) -> None:
         for ff in self.idx.files.values():
             for fn in ff.functions:
                 if self._display(ff, fn) != lc.function:
@@ -217,7 +230,7 @@ class _Builder:
                     data = self.read(ff.path)
                     at = data.find(loc.name.encode(), loc.offset)
                     if at >= 0:
-                        self._declarator(ff.path, at, index, f"local {loc.name} in {fn.name}")
+                        self._declarator(ff.path, at, index, f"local {loc.name} in {fn.name}", unit)
 
     def _display(self, ff: F.FileFacts, fn: F.Function) -> str:
         return f"{fn.name}@{self.idx.rel(ff.path)}" if fn.storage == "static" else fn.name
@@ -231,15 +244,18 @@ class _Builder:
                 self.skipped.append(f"{cs.file}:{cs.line}: call to {cs.callee} inside a macro body")
                 continue
             data = self.read(path)
+            how = dict(origin=f"call in {cs.caller}", unit=f"sig:{cs.group}")
             if call.args:
+                span = (data.rfind(b"(", call.start, call.args[0].start), call.end - 1)
                 if cs.arg_index < len(call.args):
                     a = call.args[cs.arg_index]
-                    self.add(path, a.start, a.start, f"{cs.argument}, ", f"call in {cs.caller}")
+                    self.add(path, a.start, a.start, f"{cs.argument}, ", span=span, **how)
                 else:
                     a = call.args[-1]
-                    self.add(path, a.end, a.end, f", {cs.argument}", f"call in {cs.caller}")
+                    self.add(path, a.end, a.end, f", {cs.argument}", span=span, **how)
             elif data[call.end - 1:call.end] == b")":
-                self.add(path, call.end - 1, call.end - 1, cs.argument, f"call in {cs.caller}")
+                span = (data.rfind(b"(", call.start, call.end - 1), call.end - 1)
+                self.add(path, call.end - 1, call.end - 1, cs.argument, span=span, **how)
             else:
                 self.skipped.append(f"{cs.file}:{cs.line}: cannot find the argument list of the call to {cs.callee}")
 
@@ -271,7 +287,8 @@ class _Builder:
             expr = data[u.expr_start:u.expr_end]
             arrow = expr[len(u.base.encode()):].lstrip().startswith(b"->")
             page = u.base if arrow else f"&{u.base}"
-            self.add(path, u.expr_start, u.expr_end, f"{helper}({page}, {c.expr})", f"read in {c.function}")
+            self.add(path, u.expr_start, u.expr_end, f"{helper}({page}, {c.expr})", f"read in {c.function}",
+                     unit=f"conv:{c.file}")
             needs_include.add(path)
         for path in needs_include:
             self._include(path)
@@ -285,7 +302,7 @@ class _Builder:
         for m in re.finditer(rb"^#include\s*[<\"][^>\"]+[>\"][^\n]*\n", data, re.M):
             last = m
         at = last.end() if last else 0
-        self.add(path, at, at, f"#include <{header}>\n", "helper include")
+        self.add(path, at, at, f"#include <{header}>\n", "helper include", unit=f"conv:{self.idx.rel(path)}")
 
 
 def compute(idx: Index, plan: Plan, rule: Rule) -> EditSet:
@@ -304,3 +321,85 @@ def apply(data: bytes, edits: list[Edit]) -> bytes:
     for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         out = out[:e.start] + e.text.encode() + out[e.end:]
     return out
+
+
+# -- kernel-style wrapping ---------------------------------------------------------------
+
+WIDTH = 100  # checkpatch's max_line_length
+
+
+def _width(line: bytes) -> int:
+    col = 0
+    for ch in line.decode(errors="replace"):
+        col = (col // 8 + 1) * 8 if ch == "\t" else col + 1
+    return col
+
+
+def _shifted(edits: list[Edit], by: int) -> list[Edit]:
+    return [Edit(e.file, e.start + by, e.end + by, e.text) for e in edits]
+
+
+def _split_top(text: bytes) -> list[bytes] | None:
+    """Split a parameter or argument list at its top-level commas."""
+    items, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in b"([{":
+            depth += 1
+        elif c in b")]}":
+            depth -= 1
+        elif c == ord(",") and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    items = [b" ".join(x.split()) for x in items]
+    return items if all(items) else None
+
+
+def wrap(data: bytes, edits: list[Edit], width: int = WIDTH) -> list[Edit]:
+    """Re-flow every edited parameter or argument list whose lines end up
+    longer than *width* columns: one item after another, continuation lines
+    aligned with the open parenthesis (tabs, then spaces), as kernel style
+    and checkpatch want.  Returns the edits with each re-flowed list's
+    insertions replaced by one edit of the whole list."""
+    out = list(edits)
+    done: list[tuple[int, int]] = []
+    for lp, rp in sorted({e.span for e in edits if e.span}, key=lambda s: (s[0], -s[1])):
+        if any(a <= lp and rp <= b for a, b in done):
+            continue
+        ls = data.rfind(b"\n", 0, lp) + 1
+        le = data.find(b"\n", rp)
+        le = len(data) if le < 0 else le
+        inside = [e for e in out if ls <= e.start and e.end <= le]
+        region = apply(data[ls:le], _shifted(inside, -ls))
+        if max(_width(line) for line in region.split(b"\n")) <= width:
+            continue
+        inner = [e for e in inside if lp < e.start and e.end <= rp]
+        body = apply(data[lp + 1:rp], _shifted(inner, -(lp + 1)))
+        if re.search(rb'/\*|//|#|"|\'', body):
+            continue  # comments, strings, preprocessor lines: leave the layout to a human
+        items = _split_top(body)
+        if not items:
+            continue
+        prefix = apply(data[ls:lp + 1], _shifted([e for e in inside if e.end <= lp], -ls))
+        suffix = apply(data[rp:le], _shifted([e for e in inside if e.start >= rp and e not in inner], -rp))
+        text = _fill(items, _width(prefix), _width(suffix.split(b"\n")[0]), width)
+        out = [e for e in out if e not in inner]
+        out.append(Edit(inner[0].file if inner else "", lp + 1, rp, text, "wrap"))
+        done.append((lp, rp))
+    return out
+
+
+def _fill(items: list[bytes], col: int, tail: int, width: int) -> str:
+    indent = "\t" * (col // 8) + " " * (col % 8)
+    lines: list[list[str]] = [[]]
+    used = col
+    for i, raw in enumerate(items):
+        item = raw.decode()
+        last = i == len(items) - 1
+        need = len(item) + (tail if last else 1)
+        if lines[-1] and used + 1 + need > width:
+            lines.append([])
+            used = col
+        used += (1 if lines[-1] else 0) + len(item) + (0 if last else 1)
+        lines[-1].append(item)
+    return (",\n" + indent).join(", ".join(line) for line in lines)

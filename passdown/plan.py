@@ -63,6 +63,7 @@ class PlannedFunction:
     param_name: str
     param_index: int
     exported: bool = False
+    group: str = ""  # the signature group it changes with (Group.id)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class CallSite:
     start: int
     end: int
     arg_index: int
+    group: str = ""  # the callee's signature group
+    needs: str = ""  # the group whose new parameter the argument is ("" for the caller's own source)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,18 @@ class Conversion:
     expr: str
     provenance: str
     confidence: str
+    needs: str = ""  # the group whose new parameter the read uses ("" for an own source)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Functions, ops members, callback types and local function pointers
+    whose signatures change together: one parameter-adding commit."""
+
+    id: str  # readable: the member, callback type or first function
+    functions: tuple[str, ...]  # USRs
+    members: tuple[str, ...]  # "struct.member"
+    callbacks: tuple[str, ...]  # callback type names as in Plan.callback_types
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,7 @@ class LocalCopy:
     line: int
     local: str
     holds: str
+    group: str = ""
 
 
 @dataclass
@@ -124,6 +140,7 @@ class Plan:
     members: list[tuple[str, str]] = field(default_factory=list)
     callback_types: list[tuple[str, str, int]] = field(default_factory=list)
     call_sites: list[CallSite] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     local_copies: list[LocalCopy] = field(default_factory=list)
@@ -748,18 +765,25 @@ class _Planner:
             "through pointers are not analysed.",
         ]
         for root in sorted(planned, key=lambda r: self.g.tokens(r)):
+            gid = self.group_id(root)
+            members, callbacks = [], []
             for usr in self.group_funcs(root) or [root[2:]]:
                 ff, fn = self.t.defs[usr]
                 reason = self.reason(fn, root, planned)
                 plan.functions.append(PlannedFunction(
                     usr, self.name(usr), self.idx.rel(ff.path), fn.line, reason, self.param_name(fn),
-                    self.param_index(fn), usr in self.t.exports))
+                    self.param_index(fn), usr in self.t.exports, gid))
             for tok in self.g.tokens(root):
                 if tok.startswith("m:"):
                     struct, _, member = tok[2:].partition(".")
                     plan.members.append((struct, member))
+                    members.append(tok[2:])
                 elif tok.startswith("c:"):
-                    plan.callback_types.append(self._callback_type(tok[2:]))
+                    cb = self._callback_type(tok[2:])
+                    plan.callback_types.append(cb)
+                    callbacks.append(cb[0])
+            plan.groups.append(Group(gid, tuple(self.group_funcs(root) or [root[2:]]), tuple(members),
+                                     tuple(callbacks)))
             for ff, call, via, target in self.group_sites(root):
                 src = self.site_source(call, planned)
                 caller = self.t.caller_def(call)
@@ -767,7 +791,8 @@ class _Planner:
                     self.idx.rel(ff.path), call.line, call.column, self.name(call.caller), call.caller,
                     self.callee_name(target), via, src.expr if src else "",
                     src.provenance if src else "no source", src.confidence if src else "review",
-                    call.start, call.end, self._arg_index(root, caller)))
+                    call.start, call.end, self._arg_index(root, caller), gid,
+                    self._needs(src, call.caller)))
         for ff, fn, local, held in self.t.held:
             for holder, rhs in held:
                 tok = held_token(fn, rhs)
@@ -775,13 +800,15 @@ class _Planner:
                     continue
                 shown = self.name(rhs.ref) if rhs.kind == "function" else (
                     f"parameter #{rhs.ref}" if rhs.kind == "param" else rhs.ref)
-                plan.local_copies.append(LocalCopy(self.name(fn.usr), self.idx.rel(ff.path), holder.line, local, shown))
+                plan.local_copies.append(LocalCopy(self.name(fn.usr), self.idx.rel(ff.path), holder.line, local, shown,
+                                                   self.group_id(self.g.find(tok))))
         for ff, u, fn in seeds:
             root = self.group_of(fn.usr)
             src = self.use_source(fn, u.offset, planned)
             if src is not None:
                 plan.conversions.append(Conversion(self.idx.rel(ff.path), u.line, u.column, self.name(fn.usr),
-                                                   fn.usr, src.expr, src.provenance, src.confidence))
+                                                   fn.usr, src.expr, src.provenance, src.confidence,
+                                                   self._needs(src, fn.usr)))
                 continue
             why = failed.get(root, "no source")
             item = Unresolved(self.name(fn.usr), fn.usr, self.idx.rel(ff.path), u.line, why)
@@ -797,6 +824,20 @@ class _Planner:
                                                   "exported to modules: out-of-tree callers must change too"))
         self._sort(plan)
         return plan
+
+    def group_id(self, root: str) -> str:
+        """A readable, stable name for a signature group: its ops member, else
+        its callback type, else its first function."""
+        toks = self.g.tokens(root)
+        for kind in ("m:", "c:", "f:"):
+            named = sorted(self._callback_type(t[2:])[0] if kind == "c:" else self.callee_name(t)
+                           for t in toks if t.startswith(kind))
+            if named:
+                return named[0]
+        return root
+
+    def _needs(self, src: Source | None, usr: str) -> str:
+        return self.group_id(self.group_of(usr)) if src is not None and src.kind == "new-param" else ""
 
     def own_reason(self, fn: F.Function, planned: set[str], with_file: bool = False) -> str | None:
         """Why this function itself needs the mapping: its first read with no
@@ -865,6 +906,7 @@ class _Planner:
         plan.unresolved = sorted(set(plan.unresolved), key=lambda u: (u.file, u.line, u.function, u.reason))
         plan.remaining.sort(key=lambda u: (u.file, u.line, u.function))
         plan.local_copies = sorted(set(plan.local_copies), key=lambda l: (l.file, l.line, l.local))
+        plan.groups.sort(key=lambda g: g.id)
 
 
 def make_plan(idx: Index, rule: Rule, scope, config: dict) -> Plan:
@@ -879,6 +921,7 @@ def make_plan(idx: Index, rule: Rule, scope, config: dict) -> Plan:
 def to_json(plan: Plan) -> str:
     import json
 
+    names = {f.usr: f.name for f in plan.functions}
     data = {
         "rule": plan.rule,
         "config": plan.config,
@@ -886,6 +929,8 @@ def to_json(plan: Plan) -> str:
                        "param_name": f.param_name, "param_index": f.param_index, "exported": f.exported}
                       for f in plan.functions],
         "members": [{"struct": s, "member": m} for s, m in plan.members],
+        "groups": [{"id": g.id, "functions": sorted(names.get(u, u) for u in g.functions),
+                    "members": list(g.members), "callback_types": list(g.callbacks)} for g in plan.groups],
         "callback_types": [{"name": n, "file": f, "line": l} for n, f, l in plan.callback_types],
         "call_sites": [{"file": c.file, "line": c.line, "caller": c.caller, "callee": c.callee, "via": c.via,
                         "argument": c.argument, "provenance": c.provenance, "confidence": c.confidence}
