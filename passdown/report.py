@@ -20,6 +20,7 @@ from .workspace import Workspace, in_scope
 NOT_COMPILED = "not compiled under this config"
 IFDEF_OUT = "in code the preprocessor skips under this config"
 NOT_INCLUDED = "header not included by any analysed file"
+PARSE_FAILED = "parse failure: its compile command gave no facts"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,24 @@ class Use:
     reason: str | None = None
     base: str = ""
     text: str = ""  # the source line, stripped
+    # classification (classify.py): filled by build()
+    kind: str | None = None  # read | write | compare | address; None when not analysed
+    category: str = ""  # Glisse's category: file | core-mm | block-io | debug | gup | other
+    category_why: str = ""
+    folio: tuple[str, ...] = ()  # where a struct folio is in reach in the function
+    reason_kind: str = ""  # the short class of `reason`; "converted" for converted uses
+    hint: str = ""
+    # ownership (MAINTAINERS): "" when the tree has none or no entry matches
+    subsystem: str = ""
+    subsystem_status: str = ""
+    subsystem_tree: str = ""
+    subsystem_list: str = ""
+    chain: tuple = ()  # converted uses: chains.Edge tuples, the mapping's way to the use
+
+    @property
+    def group(self) -> str:
+        """The report's grouping: the MAINTAINERS subsystem, else the directory."""
+        return self.subsystem or subsystem_dir(self.file)
 
 
 @dataclass
@@ -47,6 +66,10 @@ class Report:
     uses: list[Use]
     tus: dict
     caveats: list[str] = field(default_factory=list)
+    planned: bool = False  # statuses are converted/remaining (report --after-plan)
+    maintainers: str | None = None  # the MAINTAINERS file used, relative to the tree
+    # (file, line) -> (first line number, source lines around the use): for html
+    snippets: dict = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict:
         analysed = [u for u in self.uses if u.access is not None]
@@ -61,8 +84,30 @@ class Report:
             "files": len({u.file for u in self.uses}),
             "functions": len({(u.file, u.function) for u in analysed if u.function}),
             "by_directory": dict(sorted(Counter(subsystem_dir(u.file) for u in self.uses).items())),
+            "by_kind": dict(sorted(Counter(u.kind for u in analysed).items())),
+            "by_category": dict(sorted(Counter(u.category for u in self.uses).items())),
+            "by_reason": dict(sorted(Counter(u.reason_kind for u in self.uses if u.reason_kind).items())),
+            "folio_in_reach": sum(bool(u.folio) for u in self.uses),
+            "by_subsystem": self.by_group(),
             "tus": self.tus,
         }
+
+    def by_group(self) -> dict[str, dict]:
+        """Per subsystem (or directory): counts by status and access kind, with owners."""
+        out: dict[str, dict] = {}
+        for u in self.uses:
+            g = out.setdefault(u.group, {"status": u.subsystem_status, "tree": u.subsystem_tree,
+                                         "list": u.subsystem_list, "uses": 0, "by_status": Counter(),
+                                         "by_kind": Counter(), "by_reason": Counter()})
+            g["uses"] += 1
+            g["by_status"][u.status] += 1
+            g["by_kind"][u.kind or "not analysed"] += 1
+            if u.status in ("remaining", "not-analysed"):
+                g["by_reason"][u.reason_kind] += 1
+        for g in out.values():
+            for k in ("by_status", "by_kind", "by_reason"):
+                g[k] = dict(sorted(g[k].items()))
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1]["uses"], kv[0])))
 
 
 def subsystem_dir(path: str) -> str:
@@ -75,15 +120,19 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
     key = f"{spec.struct}.{spec.member}"
     fn_names = {fn.usr: fn.name for _, fn in idx.functions()}
     uses: list[Use] = []
+    usrs: dict[tuple[str, int, int], str] = {}  # use position -> enclosing function's USR
     lines_cache: dict[str, list[str]] = {}
 
-    def source_line(path: str, line: int) -> str:
+    def source_lines(path: str) -> list[str]:
         if path not in lines_cache:
             try:
                 lines_cache[path] = open(path, encoding="utf-8", errors="replace").read().splitlines()
             except OSError:
                 lines_cache[path] = []
-        lines = lines_cache[path]
+        return lines_cache[path]
+
+    def source_line(path: str, line: int) -> str:
+        lines = source_lines(path)
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
     for path, ff in sorted(idx.files.items()):
@@ -95,6 +144,8 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
             width = len(u.macro) if u.macro else len(spec.member)
             uses.append(Use(ws.rel(path), u.line, u.column, u.column + width, fn_names.get(u.function) if u.function else None,
                             u.access, u.compare, u.macro, "analysed", None, u.base, source_line(path, u.line)))
+            if u.function:
+                usrs[(ws.rel(path), u.line, u.column)] = u.function
         for s in ff.skipped:
             if s.member == spec.member:
                 uses.append(Use(ws.rel(path), s.line, s.column, s.column + len(s.member), None, None, False, None,
@@ -103,19 +154,78 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
     for path in _scope_files(ws, scope):
         if path in walked:
             continue
-        reason = NOT_COMPILED if path.endswith(".c") and path not in compiled else NOT_INCLUDED
-        if path.endswith(".c") and path in compiled:
-            continue  # compiled but failed to produce facts: listed as a failure
+        if path.endswith(".c"):
+            # A compiled file that gave no facts failed to parse (its failure is a caveat).
+            reason = PARSE_FAILED if path in compiled else NOT_COMPILED
+        else:
+            reason = NOT_INCLUDED
         for line, col, text in textual_uses(path, spec.member):
             uses.append(Use(ws.rel(path), line, col, col + len(spec.member), None, None, False, None,
                             "not-analysed", reason, "", text))
     uses.sort(key=lambda u: (u.file, u.line, u.column))
     if plan is not None:
         uses = after_plan(uses, plan)
+    owners = load_maintainers(ws.tree)
+    uses = annotate(uses, ws, idx, usrs, plan, owners)
     tus = {"total": len(idx.tus), "parsed": idx.parsed, "cached": idx.cached, "failed": len(idx.failures)}
-    rep = Report(ws.tree.name, ws.config(), str(spec), [ws.rel(s) for s in scope], uses, tus)
+    rep = Report(ws.tree.name, ws.config(), str(spec), [ws.rel(s) for s in scope], uses, tus, planned=plan is not None,
+                 maintainers="MAINTAINERS" if owners is not None else None)
+    for u in uses:
+        lines = source_lines(str(ws.tree / u.file))
+        first = max(1, u.line - SNIPPET_CONTEXT)
+        rep.snippets[(u.file, u.line)] = (first, lines[first - 1:u.line + SNIPPET_CONTEXT])
     rep.caveats = caveats(rep, idx, ws)
     return rep
+
+
+SNIPPET_CONTEXT = 3  # lines either side of a use in the html report
+
+
+def load_maintainers(tree):
+    """The tree's own MAINTAINERS, or None."""
+    try:
+        from .maintainers import Maintainers
+    except ImportError:  # pragma: no cover - until maintainers.py lands
+        return None
+    return Maintainers.load(tree)
+
+
+def annotate(uses: list[Use], ws: Workspace, idx: Index, usrs: dict, plan=None, owners=None) -> list[Use]:
+    """Fill in each use's classification, owner and (converted uses) chain."""
+    from dataclasses import replace
+
+    from . import chains as CH
+    from . import classify as C
+
+    ctxs = C.Contexts(idx, ws.tree)
+    chains, conv = None, {}
+    if plan is not None:
+        from . import graph as G
+
+        chains = CH.Chains(plan, G.build(idx))
+        conv = {(c.file, c.line, c.column): c for c in plan.conversions}
+    section_cache: dict[str, object] = {}
+    out = []
+    for u in uses:
+        ctx = ctxs.get(usrs.get((u.file, u.line, u.column)))
+        cat, why = C.category(u.file, ctx)
+        folio = ctx.folio if ctx else ()
+        rk = C.reason_kind(u.status, u.reason)
+        kind = C.access_kind(u.access, u.compare)
+        extra = dict(kind=kind, category=cat, category_why=why, folio=folio, reason_kind=rk,
+                     hint=C.hint(u.status, kind or "", cat, folio, rk))
+        if owners is not None:
+            if u.file not in section_cache:
+                section_cache[u.file] = owners.subsystem(u.file)
+            sec = section_cache[u.file]
+            if sec is not None:
+                extra.update(subsystem=sec.name, subsystem_status=getattr(sec, "status_normalised", sec.status) or "",
+                             subsystem_tree=sec.trees[0] if sec.trees else "", subsystem_list=", ".join(sec.lists))
+        c = conv.get((u.file, u.line, u.column)) if u.status == "converted" else None
+        if chains is not None and c is not None:
+            extra["chain"] = tuple(tuple(e.as_list()) for e in chains.of(c.function, c.provenance, c.expr))
+        out.append(replace(u, **extra))
+    return out
 
 
 def after_plan(uses: list[Use], plan) -> list[Use]:
@@ -127,7 +237,8 @@ def after_plan(uses: list[Use], plan) -> list[Use]:
     out = []
     for u in uses:
         if u.status != "analysed":
-            out.append(replace(u, status="remaining"))
+            # The plan says more about #if'd-out uses (which definition needs the parameter).
+            out.append(replace(u, status="remaining", reason=left.get((u.file, u.line), u.reason)))
             continue
         c = conv.get((u.file, u.line, u.column))
         if c is not None:
@@ -200,6 +311,8 @@ def to_json(rep: Report) -> str:
         "config": rep.config,
         "field": rep.field,
         "scope": rep.scope,
+        "planned": rep.planned,
+        "maintainers": rep.maintainers,
         "uses": [asdict(u) for u in rep.uses],
         "summary": rep.summary(),
         "caveats": rep.caveats,
@@ -207,13 +320,37 @@ def to_json(rep: Report) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+def from_json(text: str) -> Report:
+    """A report back from its json rendering (for --diff of saved reports and tests)."""
+    data = json.loads(text)
+    names = {f.name for f in Use.__dataclass_fields__.values()}
+    uses = []
+    for u in data["uses"]:
+        u = {k: v for k, v in u.items() if k in names}
+        u["folio"] = tuple(u.get("folio", ()))
+        u["chain"] = tuple(tuple(e) for e in u.get("chain", ()))
+        uses.append(Use(**u))
+    return Report(data["tree"], data["config"], data["field"], data["scope"], uses, data["summary"].get("tus", {}),
+                  data["caveats"], data.get("planned", False), data.get("maintainers"))
+
+
+def _what(u: Use) -> str:
+    return {"compare": "compared", "read": "read", "write": "written", "address": "address taken"}.get(u.kind or "", "")
+
+
 def _describe(u: Use, member: str) -> str:
-    if u.status != "analysed":
+    if u.access is None:
         return f"{member} {u.reason}"
-    what = "compared" if u.compare else {"read": "read", "write": "written", "address": "address taken"}[u.access]
     where = f" in {u.function}()" if u.function else " at file scope"
     via = f" through macro {u.macro}" if u.macro else ""
-    return f"{member} {what}{where}{via}"
+    text = f"{member} {_what(u)}{where}{via}"
+    if u.category:
+        text += f" [{u.category}" + (f"; {u.subsystem}" if u.subsystem else "") + "]"
+    if u.status in ("converted", "remaining"):
+        text += f": {u.status}" + (f", {u.reason}" if u.reason else "")
+    if u.folio:
+        text += f"; folio in reach: {', '.join(u.folio)}"
+    return text
 
 
 def to_cocci(rep: Report) -> str:
@@ -223,20 +360,69 @@ def to_cocci(rep: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+def groups(rep: Report) -> dict[str, list[Use]]:
+    """Uses by subsystem (MAINTAINERS) or directory, biggest first."""
+    out: dict[str, list[Use]] = {}
+    for g in rep.by_group():
+        out[g] = []
+    for u in rep.uses:
+        out[u.group].append(u)
+    return out
+
+
+STATUS_COLUMNS = ("remaining", "converted", "analysed", "not-analysed")
+
+
+def _status_text(u: Use) -> str:
+    return u.status + (f": {u.reason_kind}" if u.reason_kind and u.reason_kind != "converted" else "")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def to_markdown(rep: Report) -> str:
     s = rep.summary()
+    statuses = [k for k in STATUS_COLUMNS if k in s["by_status"]]
     out = [f"# {rep.field} uses in {rep.tree}", "",
-           f"Config: {rep.config['config']} ({rep.config['arch']}). Scope: {' '.join(rep.scope)}.", "",
+           f"Config: {rep.config['config']} ({rep.config['arch']}). Scope: {' '.join(rep.scope)}. "
+           f"Owners: {rep.maintainers or 'no MAINTAINERS file (grouped by directory)'}.", "",
            f"{s['analysed']} analysed uses in {s['files']} files "
-           f"({', '.join(f'{k}: {v}' for k, v in s['by_access'].items())}; {s['compare']} comparisons), "
-           f"{s['not_analysed']} not analysed.", "",
-           "| directory | uses |", "|---|---:|"]
-    out += [f"| {d} | {n} |" for d, n in s["by_directory"].items()]
-    out += ["", "| file:line | function | access | macro | status |", "|---|---|---|---|---|"]
-    for u in rep.uses:
-        acc = (u.access or "") + (" (compare)" if u.compare else "")
-        out.append(f"| `{u.file}:{u.line}` | {u.function or ''} | {acc} | {u.macro or ''} | "
-                   f"{u.status}{' — ' + u.reason if u.reason else ''} |")
+           f"({', '.join(f'{k}: {v}' for k, v in s['by_kind'].items())}), "
+           f"{s['not_analysed']} not analysed; {s['folio_in_reach']} with a struct folio in reach"
+           + (f"; {', '.join(f'{k}: {v}' for k, v in s['by_status'].items())}" if rep.planned else "") + ".", "",
+           "## By subsystem", "",
+           "| subsystem | status | uses | " + " | ".join(statuses) + " | read | write | compare | address |",
+           "|---|---|---:|" + "---:|" * (len(statuses) + 4)]
+    for name, g in s["by_subsystem"].items():
+        out.append(f"| {_md(name)} | {g['status']} | {g['uses']} | "
+                   + " | ".join(str(g["by_status"].get(k, 0)) for k in statuses) + " | "
+                   + " | ".join(str(g["by_kind"].get(k, 0)) for k in ("read", "write", "compare", "address")) + " |")
+    out.append(f"| **total** | | **{s['uses']}** | " + " | ".join(f"**{s['by_status'].get(k, 0)}**" for k in statuses)
+               + " | " + " | ".join(f"**{s['by_kind'].get(k, 0)}**" for k in ("read", "write", "compare", "address"))
+               + " |")
+    out += ["", "## By category (Glisse)", "", "| category | uses | meaning |", "|---|---:|---|"]
+    from .classify import CATEGORIES
+
+    out += [f"| {c} | {n} | {CATEGORIES.get(c, '')} |" for c, n in s["by_category"].items()]
+    if s["by_reason"]:
+        out += ["", "## Why uses remain" if rep.planned else "## Why uses were not analysed", "",
+                "| reason | uses |", "|---|---:|"]
+        out += [f"| {r} | {n} |" for r, n in sorted(s["by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))
+                if r != "converted"]
+    out += ["", "## Uses"]
+    for name, uses in groups(rep).items():
+        u0 = uses[0]
+        owner = f" — {u0.subsystem_status}" if u0.subsystem_status else ""
+        owner += f", {u0.subsystem_list}" if u0.subsystem_list else ""
+        owner += f", tree `{u0.subsystem_tree}`" if u0.subsystem_tree else ""
+        out += ["", f"### {name} ({len(uses)}){owner}", "",
+                "| file:line | function | kind | category | folio | status | hint |", "|---|---|---|---|---|---|---|"]
+        for u in uses:
+            kind = (u.kind or "") + (f" via {u.macro}" if u.macro else "")
+            status = u.status + (f" — {u.reason}" if u.reason else "")
+            out.append(f"| `{u.file}:{u.line}` | {u.function or ''} | {kind} | {u.category} | "
+                       f"{_md('; '.join(u.folio))} | {_md(status)} | {_md(u.hint)} |")
     out += ["", "## Caveats", ""] + [f"- {c}" for c in rep.caveats]
     return "\n".join(out) + "\n"
 
@@ -248,27 +434,36 @@ def to_table(rep: Report, width: int | None = None) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width or 120, force_terminal=False, color_system=None)
     s = rep.summary()
-    by_dir: dict[str, list[Use]] = {}
-    for u in rep.uses:
-        by_dir.setdefault(subsystem_dir(u.file), []).append(u)
-    for d, uses in by_dir.items():
-        t = Table(title=f"{d} ({len(uses)})", title_justify="left", show_edge=False, pad_edge=False)
-        for col in ("file:line", "function", "access", "macro", "status"):
+    for name, uses in groups(rep).items():
+        u0 = uses[0]
+        owner = ", ".join(x for x in (u0.subsystem_status, u0.subsystem_list) if x)
+        t = Table(title=f"{name} ({len(uses)})" + (f" [{owner}]" if owner else ""), title_justify="left",
+                  show_edge=False, pad_edge=False)
+        for col in ("file:line", "function", "kind", "category", "status"):
             t.add_column(col)
         for u in uses:
-            acc = (u.access or "-") + ("/cmp" if u.compare else "")
-            t.add_row(f"{u.file}:{u.line}", u.function or "-", acc, u.macro or "", u.status if not u.reason else f"{u.status}: {u.reason}")
+            kind = (u.kind or "-") + (f" ({u.macro})" if u.macro else "") + (" folio" if u.folio else "")
+            t.add_row(f"{u.file}:{u.line}", u.function or "-", kind, u.category, _status_text(u))
         console.print(t)
         console.print()
-    totals = Table(title="Totals", title_justify="left", show_edge=False)
-    totals.add_column("directory")
-    totals.add_column("uses", justify="right")
-    for d, n in s["by_directory"].items():
-        totals.add_row(d, str(n))
-    totals.add_row("all", str(s["uses"]))
+    statuses = [k for k in STATUS_COLUMNS if k in s["by_status"]]
+    totals = Table(title="Totals by subsystem", title_justify="left", show_edge=False)
+    totals.add_column("subsystem")
+    totals.add_column("status")
+    for col in ("uses", *statuses, "folio"):
+        totals.add_column(col, justify="right")
+    for name, uses in groups(rep).items():
+        g = s["by_subsystem"][name]
+        totals.add_row(name, g["status"], str(g["uses"]), *(str(g["by_status"].get(k, 0)) for k in statuses),
+                       str(sum(bool(u.folio) for u in uses)))
+    totals.add_row("all", "", str(s["uses"]), *(str(s["by_status"].get(k, 0)) for k in statuses),
+                   str(s["folio_in_reach"]))
     console.print(totals)
-    console.print(f"\n{s['analysed']} analysed ({', '.join(f'{k} {v}' for k, v in s['by_access'].items())}, "
-                  f"{s['compare']} compared), {s['not_analysed']} not analysed; config {rep.config['config']} "
+    console.print(f"\nBy category: {', '.join(f'{k} {v}' for k, v in s['by_category'].items())}")
+    if s["by_reason"]:
+        console.print(f"By reason: {', '.join(f'{k} {v}' for k, v in sorted(s['by_reason'].items(), key=lambda kv: (-kv[1], kv[0])))}")
+    console.print(f"\n{s['analysed']} analysed ({', '.join(f'{k} {v}' for k, v in s['by_kind'].items())}), "
+                  f"{s['not_analysed']} not analysed; config {rep.config['config']} "
                   f"({rep.config['arch']}); TUs {s['tus']['total']} ({s['tus']['parsed']} parsed, "
                   f"{s['tus']['cached']} cached, {s['tus']['failed']} failed)")
     console.print("\nCaveats:")
@@ -277,4 +472,17 @@ def to_table(rep: Report, width: int | None = None) -> str:
     return buf.getvalue()
 
 
-RENDERERS = {"json": to_json, "cocci": to_cocci, "markdown": to_markdown, "table": to_table}
+def to_sarif(rep: Report) -> str:
+    from .sarif import to_sarif as render
+
+    return render(rep)
+
+
+def to_html(rep: Report, graphviz: bool | None = None) -> str:
+    from .htmlreport import render
+
+    return render(rep, graphviz=graphviz)
+
+
+RENDERERS = {"json": to_json, "cocci": to_cocci, "markdown": to_markdown, "table": to_table, "sarif": to_sarif,
+             "html": to_html}
