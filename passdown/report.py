@@ -469,7 +469,7 @@ def to_table(rep: Report, width: int | None = None) -> str:
     console.print("\nCaveats:")
     for c in rep.caveats:
         console.print(f"  - {c}")
-    return buf.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
 def to_sarif(rep: Report) -> str:
