@@ -62,6 +62,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "dot"), default="table")
     p.add_argument("-o", "--output", help="write to FILE instead of standard output")
 
+    p = sub.add_parser("apply", help="write the plan as a branch of bisectable commits (and mail-ready patches)")
+    _common(p)
+    p.add_argument("--scope", nargs="+", metavar="PATH", help="where to look for uses (default: the rule's scope)")
+    p.add_argument("--rule", help="rule name (rules/NAME.toml) or file (default page-mapping)")
+    p.add_argument("--branch", help="branch to create (default passdown/<rule>)")
+    p.add_argument("--base", default="HEAD", help="commit to build the series on (default HEAD; must match the checkout)")
+    p.add_argument("--outdir", help="also write the series as patches with cover letters into this new directory")
+    p.add_argument("--force", action="store_true", help="replace an existing branch")
+    p.add_argument("--show", metavar="COMMIT", help="print one commit of the series as a patch; create nothing")
+
     p = sub.add_parser("graph", help="show callers or callees of a function, ops member or callback type")
     _common(p)
     p.add_argument("func", metavar="FUNC", help="name, name@file.c for a static, struct.member, callback:TYPE")
@@ -181,6 +191,47 @@ def cmd_plan(args) -> int:
     return EXIT_OK
 
 
+def cmd_apply(args) -> int:
+    from . import apply as apply_mod
+    from . import plan as plan_mod
+    from . import rules, series
+
+    rule, rule_path = rules.load(args.rule)
+    args.field = rule.spec
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    repo = series.open_repo(ws.tree)
+    if not args.scope:
+        args.scope = [d for d in rule.scope.default if (ws.tree / d).exists()] or ["."]
+    branch = args.branch or apply_mod.default_branch(rule)
+    series.check_name(repo, branch)
+    if not args.show:
+        series.check_branch(repo, branch, force=True)  # checked out? refuse before the long part
+    try:
+        base = repo.commit(args.base).hexsha
+    except (ValueError, Exception):
+        raise InputError(f"--base {args.base} is not a commit of {ws.tree}; give a branch, tag or hash") from None
+    idx, scope, _ = _index(args, ws, whole_tree=True)
+    the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
+    command = " ".join(["passdown apply", f"--rule {args.rule or rule.name}", "--scope", *args.scope,
+                        f"--base {base[:12]}"])
+    res = apply_mod.run(repo, idx, the_plan, rule, branch=branch, base=base, command=command,
+                        rule_dir=rule_path.parent if rule_path else None, force=args.force, show=args.show,
+                        outdir=Path(args.outdir) if args.outdir else None, scope=list(args.scope))
+    if res.status == "empty":
+        _say(args, "nothing to do: the plan adds no parameter and converts no read in this scope")
+    elif res.status == "shown":
+        sys.stdout.write(res.shown)
+    elif res.status == "unchanged":
+        _say(args, f"nothing to do: branch {branch} already holds this series ({len(res.commits)} commits)")
+    else:
+        _say(args, f"created branch {branch}: {len(res.commits)} commits on {base[:12]} (head {res.head[:12]})")
+        for d in res.outdirs:
+            _say(args, f"wrote {d}")
+    for s in res.skipped:
+        _say(args, f"left for review: {s}")
+    return EXIT_OK
+
+
 def cmd_graph(args) -> int:
     from . import graph
 
@@ -249,7 +300,8 @@ class _progress:
         return False
 
 
-VERBS = {"prepare": cmd_prepare, "index": cmd_index, "report": cmd_report, "plan": cmd_plan, "graph": cmd_graph}
+VERBS = {"prepare": cmd_prepare, "index": cmd_index, "report": cmd_report, "plan": cmd_plan, "apply": cmd_apply,
+         "graph": cmd_graph}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

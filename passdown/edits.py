@@ -288,10 +288,22 @@ class _Builder:
             arrow = expr[len(u.base.encode()):].lstrip().startswith(b"->")
             page = u.base if arrow else f"&{u.base}"
             self.add(path, u.expr_start, u.expr_end, f"{helper}({page}, {c.expr})", f"read in {c.function}",
-                     unit=f"conv:{c.file}")
+                     unit=f"conv:{c.file}", span=self._enclosing_call(path, u.expr_start, u.expr_end))
             needs_include.add(path)
         for path in needs_include:
             self._include(path)
+
+    def _enclosing_call(self, path: str, start: int, end: int) -> tuple[int, int] | None:
+        """The argument list a read sits in, so a line it makes too long can be re-flowed."""
+        best = None
+        data = self.read(path)
+        for call in self.idx.files[path].calls if path in self.idx.files else ():
+            if call.args and call.args[0].start <= start and end <= call.args[-1].end and not call.macro:
+                if best is None or call.start > best.start:
+                    best = call
+        if best is None:
+            return None
+        return data.rfind(b"(", best.start, best.args[0].start), best.end - 1
 
     def _include(self, path: str) -> None:
         header = self.rule.helper.header.removeprefix("include/")
@@ -386,7 +398,29 @@ def wrap(data: bytes, edits: list[Edit], width: int = WIDTH) -> list[Edit]:
         out = [e for e in out if e not in inner]
         out.append(Edit(inner[0].file if inner else "", lp + 1, rp, text, "wrap"))
         done.append((lp, rp))
-    return out
+    return [_break_helper_call(data, out, e, width) if e.origin.startswith("read in") else e for e in out]
+
+
+def _break_helper_call(data: bytes, edits: list[Edit], e: Edit, width: int) -> Edit:
+    """A converted read that leaves its line too long: break the helper call
+    after its first argument, aligned with its parenthesis."""
+    ls = data.rfind(b"\n", 0, e.start) + 1
+    le = data.find(b"\n", e.end)
+    le = len(data) if le < 0 else le
+    others = [x for x in edits if ls <= x.start and x.end <= le and x is not e]
+    line = apply(data[ls:le], _shifted(others + [e], -ls))
+    if "\n" in e.text or max(_width(l) for l in line.split(b"\n")) <= width:
+        return e
+    head = apply(data[ls:e.start], _shifted([x for x in others if x.end <= e.start], -ls)).split(b"\n")[-1]
+    name, _, rest = e.text.partition("(")
+    first, sep, second = rest.partition(", ")
+    if not sep:
+        return e
+    col = _width(head) + len(name) + 1
+    indent = "\t" * (col // 8) + " " * (col % 8)
+    if col + len(second) + 4 > width:  # too deep to align: the usual two-tab continuation
+        indent = re.match(rb"[ \t]*", head).group().decode() + "\t\t"
+    return Edit(e.file, e.start, e.end, f"{name}({first},\n{indent}{second}", e.origin, e.unit, e.span)
 
 
 def _fill(items: list[bytes], col: int, tail: int, width: int) -> str:

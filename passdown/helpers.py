@@ -28,17 +28,22 @@ def environment(rule: Rule, rule_dir: Path | None = None) -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, autoescape=False)
 
 
-def predicate_defined(tree: Path, predicate: str, dirs=("include",)) -> bool:
-    """Does the tree already define the predicate, as a function or a macro?"""
+def predicate_header(tree: Path, predicate: str, dirs=("include",)) -> str | None:
+    """The header (as #include'd: ``linux/page-flags.h``) that defines the
+    predicate, as a function or a macro; None when the tree has none."""
     pat = re.compile(rb"(#\s*define\s+" + predicate.encode() + rb"\b|\b" + predicate.encode() + rb"\s*\([^;{]*\)\s*\{)")
     for d in dirs:
-        for path in (tree / d).rglob("*.h"):
+        for path in sorted((tree / d).rglob("*.h")):
             try:
                 if pat.search(path.read_bytes()):
-                    return True
+                    return path.relative_to(tree / d).as_posix()
             except OSError:
                 continue
-    return False
+    return None
+
+
+def predicate_defined(tree: Path, predicate: str, dirs=("include",)) -> bool:
+    return predicate_header(tree, predicate, dirs) is not None
 
 
 def render_header(rule: Rule, tree: Path, rule_dir: Path | None = None) -> str:
@@ -49,6 +54,7 @@ def render_header(rule: Rule, tree: Path, rule_dir: Path | None = None) -> str:
         helper=rule.helper.name,
         predicate=rule.helper.predicate,
         predicate_defined=predicate_defined(tree, rule.helper.predicate),
+        predicate_header=predicate_header(tree, rule.helper.predicate),
         field_struct=rule.field.struct,
         member=rule.field.member,
         rule=rule.name,

@@ -109,6 +109,7 @@ class Group:
     functions: tuple[str, ...]  # USRs
     members: tuple[str, ...]  # "struct.member"
     callbacks: tuple[str, ...]  # callback type names as in Plan.callback_types
+    home: str = ""  # the file it is about: where its member or callback type is declared, or its first function
 
 
 @dataclass(frozen=True)
@@ -626,6 +627,8 @@ class _Planner:
                     remaining.append(Unresolved(self.name(u.function) if u.function else "", u.function or "",
                                                 self.idx.rel(path), u.line, why))
                     continue
+                if d[1].name == self.rule.helper.name:
+                    continue  # the helper's own read of the field: what the series is built on
                 if d[1].name in self.accessors:
                     # the accessor itself: its callers are the uses
                     remaining.append(Unresolved(self.name(u.function), u.function, self.idx.rel(path), u.line,
@@ -783,7 +786,7 @@ class _Planner:
                     plan.callback_types.append(cb)
                     callbacks.append(cb[0])
             plan.groups.append(Group(gid, tuple(self.group_funcs(root) or [root[2:]]), tuple(members),
-                                     tuple(callbacks)))
+                                     tuple(callbacks), self._home(root)))
             for ff, call, via, target in self.group_sites(root):
                 src = self.site_source(call, planned)
                 caller = self.t.caller_def(call)
@@ -835,6 +838,17 @@ class _Planner:
             if named:
                 return named[0]
         return root
+
+    def _home(self, root: str) -> str:
+        for tok in self.g.tokens(root):
+            kind = {"m:": "member", "c:": "callback"}.get(tok[:2])
+            d = self.t.decls.get((kind, tok[2:].removeprefix("callback:"))) if kind else None
+            if d is not None:
+                return self.idx.rel(d.file)
+        for tok in self.g.tokens(root):
+            if tok.startswith("f:") and tok[2:] in self.t.defs:
+                return self.idx.rel(self.t.defs[tok[2:]][0].path)
+        return ""
 
     def _needs(self, src: Source | None, usr: str) -> str:
         return self.group_id(self.group_of(usr)) if src is not None and src.kind == "new-param" else ""

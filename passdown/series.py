@@ -9,6 +9,7 @@ index and current branch exactly as they were.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import tempfile
@@ -57,6 +58,13 @@ def open_repo(tree: Path) -> git.Repo:
     if not repo.head.is_valid():
         raise InputError(f"{tree} has no commits yet; commit the tree first")
     return repo
+
+
+def check_name(repo: git.Repo, name: str) -> None:
+    try:
+        repo.git.check_ref_format("--branch", name)
+    except git.GitCommandError:
+        raise InputError(f"'{name}' is not a valid branch name; pick another with --branch") from None
 
 
 def check_branch(repo: git.Repo, name: str, force: bool) -> None:
@@ -112,8 +120,12 @@ def write_branch(repo: git.Repo, name: str, base: str, commits: list[CommitSpec]
     """
     check_branch(repo, name, force)
     base_sha = repo.commit(base).hexsha
+    fail_at = int(os.environ.get("PASSDOWN_TEST_FAIL_AT_COMMIT", "0"))  # tests: die half-way
     with _sigterm_as_interrupt(), scratch_worktree(repo, base_sha) as wt:
-        for spec in commits:
+        for n, spec in enumerate(commits, 1):
+            if n == fail_at:
+                raise KeyboardInterrupt if os.environ.get("PASSDOWN_TEST_FAIL_HOW") == "interrupt" else \
+                    RuntimeError(f"test failure at commit {n}")
             for rel, data in spec.files.items():
                 target = Path(wt.working_tree_dir) / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,3 +136,28 @@ def write_branch(repo: git.Repo, name: str, base: str, commits: list[CommitSpec]
     # Only now does anything visible to the user change: one ref update.
     repo.git.branch("--force" if force else "--no-track", name, head)
     return head
+
+
+def same_series(repo: git.Repo, name: str, base: str, commits: list[CommitSpec]) -> bool:
+    """Does branch *name* already hold exactly these commits on *base*
+    (messages and contents; dates and hashes aside)?"""
+    try:
+        shas = repo.git.rev_list("--reverse", f"{base}..{name}").split()
+    except git.GitCommandError:
+        return False
+    if len(shas) != len(commits) or repo.git.merge_base(base, name) != base:
+        return False
+    for sha, spec in zip(shas, commits):
+        c = repo.commit(sha)
+        if c.message.strip() != spec.message.strip():
+            return False
+        changed = set(repo.git.diff_tree("--no-commit-id", "--name-only", "-r", sha).split())
+        if changed != set(spec.files):
+            return False
+        for rel, data in spec.files.items():
+            try:
+                if (c.tree / rel).data_stream.read() != data:
+                    return False
+            except KeyError:
+                return False
+    return True

@@ -51,12 +51,15 @@ def test_apply_is_reverse_ordered_and_keeps_untouched_bytes():
 
 def test_helper_header_renders_a_stub_predicate_only_when_missing(tmp_path):
     rule, _ = rules.load()
-    text = helpers.render_header(rule, CORPUS)
-    assert "static inline struct address_space *fs_page_mapping(struct page *page," in text
-    assert "static inline bool PageWriteProtected" in text  # the corpus does not define it
     (tmp_path / "include" / "linux").mkdir(parents=True)
+    text = helpers.render_header(rule, tmp_path)
+    assert "static inline struct address_space *fs_page_mapping(struct page *page," in text
+    assert "static inline bool PageWriteProtected" in text  # the tree does not define it
+    assert "#include <linux/flags.h>" not in text
     (tmp_path / "include" / "linux" / "flags.h").write_text("#define PageWriteProtected(p) 0\n")
-    assert "static inline bool PageWriteProtected" not in helpers.render_header(rule, tmp_path)
+    text = helpers.render_header(rule, tmp_path)
+    assert "static inline bool PageWriteProtected" not in text
+    assert "#include <linux/flags.h>" in text  # where the tree defines it
 
 
 def test_whole_corpus_plan_applied_builds_and_runs(tmp_path):
