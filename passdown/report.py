@@ -178,6 +178,32 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
     return rep
 
 
+DEFAULT_SCOPE = ("fs", "mm")
+
+
+def run(ws: Workspace, scope: list[str] | None = None, spec: F.FieldSpec | None = None, *, jobs: int = 1,
+        rule=None, progress=None) -> Report:
+    """The whole pipeline for one tree: index the scope's TUs (every TU with a
+    rule: callers outside the scope get the parameter too), plan when a rule is
+    given, build the report.  What ``passdown report`` does, for callers that
+    are not the command line (``report --diff`` runs it once per revision)."""
+    from . import index as index_mod
+    from . import plan as plan_mod
+
+    if rule is not None:
+        spec = rule.spec
+    spec = spec or F.FieldSpec("page", "mapping")
+    scope = scope or [d for d in DEFAULT_SCOPE if (ws.tree / d).is_dir()] or ["."]
+    paths = ws.scope(scope)
+    commands = ws.commands()
+    chosen = commands if rule is not None else [c for c in commands if in_scope(c.file, paths)]
+    if not chosen and any(not str(s).endswith(".c") for s in paths):
+        chosen = commands  # headers only: every TU may include them
+    idx = index_mod.run(ws.tree, chosen, (spec,), ws.open_cache(), jobs=jobs, exclude=ws.exclude(), progress=progress)
+    plan = plan_mod.make_plan(idx, rule, paths, ws.config()) if rule is not None else None
+    return build(ws, idx, paths, spec, {c.file for c in commands}, plan)
+
+
 SNIPPET_CONTEXT = 3  # lines either side of a use in the html report
 
 
