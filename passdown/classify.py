@@ -41,19 +41,22 @@ Every use gets, beside its access (already in the facts):
        (``rmap_walk``, ``try_to_unmap``, ``page_referenced``,
        ``page_vma_mapped_walk``, ``isolate_lru_page``, ``migrate_pages``...)
        or is named after them (``*anon*``, ``*rmap*``, ``*migrat*``,
-       ``*compact*``, ``*reclaim*``, ``*shrink*``, ``*lru*``, ``*ksm*``).
+       ``*compact*``, ``*reclaim*``, ``*shrink*``, ``*lru*``, ``*ksm*``,
+       ``*movable*``: movable_ops pages are compaction's).
        These only walk the PTEs that map a page: an rmap walk serves them,
        not a parameter.
     5. ``file`` -- file context: ``fs/`` (but not procfs), the page-cache
        files of mm/ (``filemap.c``, ``page-writeback.c``, ``truncate.c``,
-       ``readahead.c``, ``shmem.c``...) and their headers, or a function with
+       ``readahead.c``, ``shmem.c``...) and their headers (``pagemap.h``,
+       ``fs*.h``, ``buffer_head.h``...), or a function with
        a ``struct file``/``inode``/``address_space``/``kiocb``/
        ``buffer_head``/``writeback_control`` parameter or local: the mapping
        can come from the file or inode, passed down the call stack.
 
-    Otherwise the top directory decides (``mm/``, ``arch/*/mm`` and
-    ``include/linux/mm*.h`` -> ``core-mm``, ``block/`` -> ``block-io``), and
-    anything else is ``other``.  These are heuristics for triage, stated with
+    Otherwise the place decides (``mm/``, ``arch/``, and the mm headers
+    ``include/linux/mm*.h``, ``page-flags.h``, ``migrate.h``, ``rmap.h``,
+    ``swap*.h``... -> ``core-mm``; ``block/`` -> ``block-io``), and anything
+    else is ``other``.  These are heuristics for triage, stated with
     their evidence: a reviewer should read ``category_why``.
 
 ``reason_kind``
@@ -105,15 +108,17 @@ _CORE_MM_CALLS = re.compile(
     r"^(rmap_walk\w*|try_to_unmap\w*|try_to_migrate|page_referenced|folio_referenced|page_vma_mapped_walk|"
     r"isolate_lru_page|folio_isolate_lru|putback_lru_page|migrate_pages|page_mkclean|folio_mkclean|"
     r"page_lock_anon_vma_read|folio_lock_anon_vma_read|ksm_might_need_to_copy)$")
-_CORE_MM_NAME = re.compile(r"anon|rmap|ksm|migrat|compact|reclaim|shrink|(^|_)lru(_|$)|isolate", re.I)  # PageAnon
+# PageAnon; __PageMovable and movable_ops: pages compaction migrates by their own ops
+_CORE_MM_NAME = re.compile(r"anon|rmap|ksm|migrat|compact|reclaim|shrink|(^|_)lru(_|$)|isolate|movable", re.I)
 
 _FILE_FILE = re.compile(
     r"^(fs/(?!proc/)|mm/(filemap|page-writeback|truncate|readahead|shmem|fadvise|mapping_dirty_helpers)\.c|"
-    r"include/linux/(pagemap|fs|buffer_head|writeback|mpage|iomap)\.h)")
+    r"include/linux/(pagemap|fs\w*|buffer_head|writeback|mpage|iomap|dax|swap_fs)\.h)")
 # One pointer: a `struct address_space **` is a slot, not a mapping in hand.
 _FILE_TYPES = re.compile(r"\bstruct (file|inode|address_space|kiocb|buffer_head|writeback_control)\s*\*(?!\*)")
 
-_CORE_MM_DIR = re.compile(r"^(mm/|arch/|include/linux/mm)")
+_CORE_MM_DIR = re.compile(r"^(mm/|arch/|include/linux/(mm\w*|page-flags|migrate|rmap|swap\w*|ksm|huge_mm|hugetlb\w*|"
+                          r"memcontrol|page_idle|page_ref|balloon_compaction)\.h)")
 _BLOCK_DIR = re.compile(r"^block/")
 
 _FOLIO_TYPE = re.compile(r"\bstruct folio\s*\*")

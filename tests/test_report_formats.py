@@ -97,6 +97,12 @@ def test_category_rules_without_a_corpus_case():
     assert C.category("mm/page_ext.c", walk) == ("core-mm", "calls rmap_walk()")
     assert C.category("block/blk-core.c", None) == ("block-io", "directory of block/blk-core.c only")
     assert C.category("drivers/gpu/drm/x.c", None) == ("other", "no rule matched")
+    # Linux 6.1 cases the first version left as "other"
+    flags = C.FunctionContext("PageMappingFlags", "include/linux/page-flags.h", frozenset(), (), (), ())
+    assert C.category("include/linux/page-flags.h", flags) == ("core-mm", "directory of include/linux/page-flags.h only")
+    ops = C.FunctionContext("page_movable_ops", "include/linux/migrate.h", frozenset(), (), (), ())
+    assert C.category("include/linux/migrate.h", ops) == ("core-mm", "function name page_movable_ops")
+    assert C.category("include/linux/fscrypt.h", None) == ("file", "in include/linux/fscrypt.h")
     # VM_BUG_ON_PAGE() expands to dump_page(): calling it does not make a function a debug one
     vm = C.FunctionContext("filemap_fault", "mm/filemap.c", frozenset({"dump_page"}), (), (), ())
     assert C.category("mm/filemap.c", vm)[0] == "file"
