@@ -134,7 +134,7 @@ def compare(old: Report, new: Report, old_label: str = "old", new_label: str = "
 
 def _caveats(old: Report, new: Report, ol: str, nl: str) -> list[str]:
     out = []
-    if old.config != new.config:
+    if (old.config["config"], old.config["arch"]) != (new.config["config"], new.config["arch"]):
         out.append(f"The two sides were analysed under different configs: {ol} {old.config['config']} "
                    f"({old.config['arch']}), {nl} {new.config['config']} ({new.config['arch']}).")
     if old.field != new.field:

@@ -167,3 +167,33 @@ def test_matching_rules_on_hand_made_reports():
     # another function, or another object expression: removed + added, not moved
     c = compare.compare(rep(u(10)), rep(u(10, function="g"), u(30, base="bh->b_page")))
     assert where(c.removed) == [("fs/a.c", 10, "f")] and len(c.added) == 2 and not c.moved
+
+
+def test_diff_moves_the_build_directorys_compile_commands_into_each_revision(repo, tmp_path):
+    """A kernel repository tracks no compile_commands.json: those of --build (absolute
+    paths into the checkout) are rewritten into each worktree."""
+    import json
+
+    build = tmp_path / "build"
+    build.mkdir()
+    entries = json.loads((repo / "compile_commands.json").read_text())
+    for e in entries:
+        e["directory"] = str(repo)
+        e["file"] = str(repo / e["file"])
+    (build / "compile_commands.json").write_text(json.dumps(entries))
+    git(repo, "rm", "-q", "--cached", "compile_commands.json")
+    git(repo, "commit", "-q", "-m", "untrack compile_commands.json")
+    (repo / "compile_commands.json").unlink()
+    git(repo, "tag", "-f", "before-untracked", "HEAD")
+    c = compare.diff(repo, "HEAD~1", "HEAD", cache=tmp_path / "cache", build=build, scope=["."], jobs=2)
+    assert not c.removed and not c.added and not c.moved  # HEAD~1 tracks its own; HEAD uses --build's
+    assert len(c.unchanged) == len(c.old.uses) == len(c.new.uses) > 0
+    assert not any("different configs" in x for x in c.caveats)
+    edit(repo / "mm" / "rmap.c", "unsigned long anon_mapping = 0;",
+         "unsigned long anon_mapping = (unsigned long)READ_ONCE(page->mapping);")
+    git(repo, "commit", "-q", "-am", "the read is back")
+    c = compare.diff(repo, "before-untracked", "HEAD", cache=tmp_path / "cache", build=build, scope=["."], jobs=2)
+    assert where(c.added) == [("mm/rmap.c", 13, "page_anon_vma")] and not c.removed
+    assert all(u.status == "analysed" for u in c.new.uses if u.file == "mm/rmap.c")
+    with pytest.raises(InputError, match="pass --build"):
+        compare.diff(repo, "before-untracked", "HEAD", cache=tmp_path / "cache2", scope=["."])
