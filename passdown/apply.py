@@ -130,8 +130,8 @@ def run(repo: git.Repo, idx: Index, plan: Plan, rule: Rule, *, branch: str, base
         return res
     if branch in repo.heads and series.same_series(repo, branch, base_sha, res.commits):
         res.status, res.head = "unchanged", repo.heads[branch].commit.hexsha
-        return res
-    res.head = series.write_branch(repo, branch, base_sha, res.commits, force=force)
+    else:
+        res.head = series.write_branch(repo, branch, base_sha, res.commits, force=force)
     if outdir is not None:
         res.parts, res.outdirs = _mail(repo, base_sha, res, plan, rule, writer, owners, outdir, scope or [])
     return res

@@ -225,8 +225,8 @@ def cmd_apply(args) -> int:
         _say(args, f"nothing to do: branch {branch} already holds this series ({len(res.commits)} commits)")
     else:
         _say(args, f"created branch {branch}: {len(res.commits)} commits on {base[:12]} (head {res.head[:12]})")
-        for d in res.outdirs:
-            _say(args, f"wrote {d}")
+    for d in res.outdirs:
+        _say(args, f"wrote {d}")
     for s in res.skipped:
         _say(args, f"left for review: {s}")
     return EXIT_OK

@@ -52,6 +52,7 @@ class EditSet:
 # -- finding parameter lists in the original text ----------------------------------------
 
 _WS = re.compile(rb"\s*")
+_EXPORT = re.compile(rb"\s*EXPORT_SYMBOL\w*\s*\(")
 
 
 def param_list(data: bytes, name_offset: int) -> tuple[int, int, list[tuple[int, int]]] | None:
@@ -148,6 +149,9 @@ class _Builder:
                     self.skipped.append(f"{self.idx.rel(ff.path)}:{fn.line}: {fn.name} declared by macro {fn.macro}")
                     continue
                 data = self.read(ff.path)
+                line_start = data.rfind(b"\n", 0, fn.name_offset) + 1
+                if _EXPORT.match(data, line_start):
+                    continue  # EXPORT_SYMBOL(f) declares f again; nothing to edit there
                 plist = param_list(data, fn.name_offset)
                 ins = insert_param(data, plist, pf.param_index, self.param_text(pf.param_name)) if plist else None
                 if ins is None:
