@@ -149,9 +149,12 @@ class Writer:
             title = _names([_bare(f.name) for f in funcs], 2)
             if len(title) > SUBJECT_MAX - 40:
                 title = _names([_bare(f.name) for f in funcs], 1)
-        readers = [f for f in funcs if f.reason.startswith("reads")] or funcs
-        first = readers[0]
+        first = next((f for f in funcs if f.reason.startswith("reads")), None) or \
+            next((f for f in funcs if f.reason.startswith("calls")), None) or funcs[0]
         why = f"{_bare(first.name)}() {first.reason.split(';')[0]}".replace(" at line ", f" at {first.file}:")
+        origin = re.search(r"\((\w+)(?:@\S+)? ((?:reads|calls) .*)\)$", first.reason)
+        if first.reason.startswith("signature shared") and origin:
+            why = f"{origin.group(1)}() {origin.group(2)}"
         listed = [dict(file=s.file, line=s.line, caller_name=_bare(s.caller), argument=s.argument,
                        confidence=s.confidence, provenance=s.provenance)
                   for s in sites if s.confidence != "exact"]
