@@ -278,7 +278,9 @@ class _Builder:
         for c in self.plan.conversions:
             hit = by_pos.get((c.file, c.line, c.column))
             if hit is None:
-                continue  # an accessor call: converted with the accessor, not here
+                if self._accessor_call(c):
+                    needs_include.add(str(self.idx.tree / c.file))
+                continue
             path, u = hit
             data = self.read(path)
             if u.macro or not u.base:
@@ -296,6 +298,28 @@ class _Builder:
             needs_include.add(path)
         for path in needs_include:
             self._include(path)
+
+    def _accessor_call(self, c) -> bool:
+        """``page_mapping(page)`` becomes ``fs_page_mapping_or(page, mapping,
+        page_mapping)``: the context's mapping for a write-protected page,
+        the accessor's own answer (NULL for anon, the swap space for swap
+        cache) for every other page; the accessor runs only then."""
+        path = str(self.idx.tree / c.file)
+        ff = self.idx.files.get(path)
+        call = next((k for k in ff.calls if k.line == c.line and k.column == c.column
+                     and k.name in self.rule.accessors.functions), None) if ff else None
+        if call is None or len(call.args) != 1:
+            self.skipped.append(f"{c.file}:{c.line}: accessor call not found; left for review")
+            return False
+        if call.macro:
+            self.skipped.append(f"{c.file}:{c.line}: {call.name}() called inside macro {call.macro} left for review")
+            return False
+        data = self.read(path)
+        page = data[call.args[0].start:call.args[0].end].decode()
+        self.add(path, call.start, call.end, f"{self.rule.helper.name}_or({page}, {c.expr}, {call.name})",
+                 f"read in {c.function}", unit=f"conv:{c.file}",
+                 span=self._enclosing_call(path, call.start, call.end))
+        return True
 
     def _enclosing_call(self, path: str, start: int, end: int) -> tuple[int, int] | None:
         """The argument list a read sits in, so a line it makes too long can be re-flowed."""
