@@ -233,3 +233,26 @@ def test_not_a_repository_is_refused(tmp_path):
     shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build"))
     res = apply(tree, tmp_path / "cache", check=False)
     assert res.returncode == 3 and "is not a git repository" in res.stderr
+
+
+def test_the_branch_ends_at_the_whole_plan_applied(applied, tmp_path):
+    """Cutting into commits loses and repeats nothing: the last commit is the
+    whole plan's edit set applied at once (wrapping aside), plus the helper
+    header (which tests/test_wp_runtime.py runs under write protection)."""
+    from passdown import edits, index, rules
+    from passdown import plan as plan_mod
+    from passdown.workspace import Workspace
+
+    tree, *_ = applied
+    rule, _ = rules.load()
+    ws = Workspace.open(tree, None, tmp_path / "cache")
+    idx = index.run(ws.tree, ws.commands(), (rule.spec,), ws.open_cache(), jobs=2)
+    es = edits.compute(idx, plan_mod.make_plan(idx, rule, ws.scope(["."]), ws.config()), rule)
+    changed = set(git(tree, "diff", "--name-only", f"master..{BRANCH}").split())
+    assert changed == {idx.rel(p) for p in es.files()} | {rule.helper.header}
+    squash = lambda b: re.sub(rb"\s+", b" ", b)
+    for path in es.files():
+        whole = edits.apply(Path(path).read_bytes(), es.edits[path])
+        last = subprocess.run(["git", "-C", str(tree), "show", f"{BRANCH}:{idx.rel(path)}"],
+                              capture_output=True, check=True).stdout
+        assert squash(last) == squash(whole), idx.rel(path)
