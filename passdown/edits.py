@@ -130,8 +130,10 @@ class _Builder:
                 return
             raise EditConflict(f"conflicting edits to {self.idx.rel(path)} bytes {start}-{end}: "
                                f"'{old.text}' ({old.origin}) and '{text}' ({origin}); report this plan")
+        if old is not None:
+            return  # identical edits from several TUs (headers) apply once
         self.by_pos[(path, start, end)] = e
-        self.edits[path][e.key] = e  # identical edits from several TUs (headers) apply once
+        self.edits[path][e.key] = e
 
     def param_text(self, name: str) -> str:
         t = self.rule.parameter.type

@@ -85,3 +85,39 @@ def test_whole_corpus_plan_applied_builds_and_runs(tmp_path):
     assert run.returncode == 0 and " 0 failed" in run.stdout
     changed = subprocess.run(["diff", "-r", "-q", str(CORPUS / "fs"), str(tree / "fs")], capture_output=True, text=True)
     assert changed.stdout.count("differ") >= 5
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        # fits in 100 columns: untouched (the no-op case)
+        (b"int f(struct page *page)\n", b"int f(struct address_space *mapping, struct page *page)\n"),
+        # pushed past 100 columns: re-flowed, aligned with the parenthesis
+        (b"static int a_rather_long_function_name(struct page *page, struct writeback_control *wbc, int flags)\n",
+         b"static int a_rather_long_function_name(struct address_space *mapping, struct page *page,\n"
+         b"\t\t\t\t       struct writeback_control *wbc, int flags)\n"),
+        # already wrapped by hand, still fits: left as it is
+        (b"int g(struct page *page,\n      int x)\n", b"int g(struct address_space *mapping, struct page *page,\n      int x)\n"),
+        # a comment inside the list: never re-flowed
+        (b"static int a_rather_long_function_name(struct page *page /* locked */, struct writeback_control *wbc)\n",
+         b"static int a_rather_long_function_name(struct address_space *mapping, struct page *page /* locked */, "
+         b"struct writeback_control *wbc)\n"),
+    ],
+)
+def test_wrap(before, after):
+    lp = before.index(b"(")
+    rp = before.index(b")\n") if b")\n" in before else before.rindex(b")")
+    e = edits.Edit("x", lp + 1, lp + 1, "struct address_space *mapping, ", span=(lp, rp))
+    assert edits.apply(before, edits.wrap(before, [e])) == after
+
+
+def test_conflicting_edits_name_both_origins():
+    b = edits._Builder.__new__(edits._Builder)
+    b.edits, b.by_pos, b.idx = {}, {}, type("I", (), {"rel": staticmethod(lambda p: p)})()
+    from collections import defaultdict
+    b.edits = defaultdict(dict)
+    b.add("fs/a.c", 10, 20, "one", "read in f")
+    b.add("fs/a.c", 10, 20, "one", "read in f (from another TU)")  # identical: applied once
+    assert len(b.edits["fs/a.c"]) == 1
+    with pytest.raises(edits.EditConflict, match=r"fs/a.c bytes 10-20: 'one' \(read in f\) and 'two' \(call in g\)"):
+        b.add("fs/a.c", 10, 20, "two", "call in g")
