@@ -86,8 +86,21 @@ def _wrap(text: str) -> str:
                        for p in paras) + "\n"
 
 
+def _shell(command: str, width: int = 72) -> str:
+    """A command line broken with backslashes so no line passes *width*
+    (checkpatch wants commit text within 75 columns)."""
+    lines, cur = [], "  "
+    for word in re.findall(r"--\S+ [^-\s]\S*|\S+", command):
+        if cur.strip() and len(cur) + 1 + len(word) + 2 > width:
+            lines.append(cur + " \\")
+            cur = "    "
+        cur += ("" if not cur.strip() else " ") + word
+    return "\n".join(lines + [cur])
+
+
 def environment(base: jinja2.Environment) -> jinja2.Environment:
     base.filters["wrap"] = _wrap
+    base.filters["shell"] = _shell
     base.trim_blocks = True
     return base
 
