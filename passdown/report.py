@@ -209,10 +209,8 @@ SNIPPET_CONTEXT = 3  # lines either side of a use in the html report
 
 def load_maintainers(tree):
     """The tree's own MAINTAINERS, or None."""
-    try:
-        from .maintainers import Maintainers
-    except ImportError:  # pragma: no cover - until maintainers.py lands
-        return None
+    from .maintainers import Maintainers
+
     return Maintainers.load(tree)
 
 
@@ -245,7 +243,7 @@ def annotate(uses: list[Use], ws: Workspace, idx: Index, usrs: dict, plan=None, 
                 section_cache[u.file] = owners.subsystem(u.file)
             sec = section_cache[u.file]
             if sec is not None:
-                extra.update(subsystem=sec.name, subsystem_status=getattr(sec, "status_normalised", sec.status) or "",
+                extra.update(subsystem=sec.name, subsystem_status=sec.status_normalised,
                              subsystem_tree=sec.trees[0] if sec.trees else "", subsystem_list=", ".join(sec.lists))
         c = conv.get((u.file, u.line, u.column)) if u.status == "converted" else None
         if chains is not None and c is not None:

@@ -14,8 +14,6 @@ from conftest import CORPUS
 from passdown import compare, report
 from passdown.errors import InputError
 
-pytest.importorskip("passdown.maintainers")  # until its author commits it: the groups are MAINTAINERS sections
-
 GIT = ["git", "-c", "user.name=Passdown Test", "-c", "user.email=test@example.org", "-c", "init.defaultBranch=main"]
 
 

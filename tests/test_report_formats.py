@@ -27,10 +27,8 @@ from conftest import ROOT
 from passdown import classify as C
 from passdown import index, report, rules
 from passdown import plan as plan_mod
+from passdown.maintainers import Maintainers
 from passdown.workspace import Workspace
-
-# Until passdown/maintainers.py is committed by its author: skip rather than fail.
-Maintainers = pytest.importorskip("passdown.maintainers").Maintainers
 
 GOLDEN = ROOT / "corpus" / "kern" / "expected" / "report"
 REGEN = os.environ.get("PASSDOWN_REGEN_GOLDEN") == "1"
