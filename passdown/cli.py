@@ -49,11 +49,23 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--scope", nargs="+", metavar="PATH", help="files or directories (default: fs/ mm/)")
         p.add_argument("--field", type=_field, default=F.FieldSpec("page", "mapping"), help="STRUCT.MEMBER (default page.mapping)")
         if name == "report":
-            p.add_argument("--format", choices=("table", "json", "markdown", "cocci"), default="table")
+            p.add_argument("--format", choices=("table", "json", "markdown", "cocci", "sarif", "html"), default="table",
+                           help="table (default), json, markdown, cocci, sarif (SARIF 2.1.0), html (one self-contained "
+                                "file); --diff/--against: table, json or markdown")
             p.add_argument("-o", "--output", help="write to FILE instead of standard output")
             p.add_argument("--after-plan", action="store_true",
                            help="mark each use converted or remaining under the plan (indexes the whole tree)")
             p.add_argument("--rule", help="rule for --after-plan (default page-mapping)")
+            p.add_argument("--no-graphviz", action="store_true",
+                           help="html: draw the chains with the built-in layout even when Graphviz is installed")
+            g = p.add_mutually_exclusive_group()
+            g.add_argument("--diff", metavar="REV1..REV2",
+                           help="what changed between two revisions of the tree's git repository: uses added, removed "
+                                "and moved per subsystem (each revision in a throw-away worktree; the checkout is "
+                                "not touched)")
+            g.add_argument("--against", metavar="DIR",
+                           help="the same against another tree: DIR is the old side, --tree the new one")
+            p.add_argument("--against-build", metavar="DIR", help="kbuild output directory of the --against tree")
 
     p = sub.add_parser("plan", help="decide which functions get the mapping parameter and what each call passes")
     _common(p)
@@ -159,6 +171,8 @@ def cmd_index(args) -> int:
 def cmd_report(args) -> int:
     from . import report
 
+    if args.diff or args.against:
+        return _report_compare(args)
     ws = Workspace.open(args.tree, args.build, args.cache)
     the_plan = None
     if args.after_plan:
@@ -172,7 +186,40 @@ def cmd_report(args) -> int:
     else:
         idx, scope, compiled = _index(args, ws)
     rep = report.build(ws, idx, scope, args.field, compiled, the_plan)
-    _emit(args, report.RENDERERS[args.format](rep))
+    if args.format == "html":
+        _emit(args, report.to_html(rep, graphviz=False if args.no_graphviz else None))
+    else:
+        _emit(args, report.RENDERERS[args.format](rep))
+    return EXIT_OK
+
+
+def _report_compare(args) -> int:
+    """report --diff REV1..REV2 / --against DIR: uses added, removed and moved."""
+    from . import compare
+
+    if args.format not in compare.RENDERERS:
+        print(f"passdown: error: --format {args.format} does not render a comparison; use "
+              f"{', '.join(compare.RENDERERS)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs} must be at least 1")
+    rule = None
+    if args.after_plan:
+        from . import rules
+
+        rule, _ = rules.load(args.rule)
+    log = (lambda m: _say(args, m)) if args.verbose else None
+    if args.diff:
+        rev1, rev2 = compare.parse_range(args.diff)
+        cmp = compare.diff(args.tree, rev1, rev2, scope=args.scope, spec=args.field, rule=rule, cache=args.cache,
+                           build=args.build, jobs=args.jobs, log=log)
+    else:
+        cmp = compare.against(args.against, args.tree, scope=args.scope, spec=args.field, rule=rule,
+                              cache_b=args.cache, build_a=args.against_build, build_b=args.build, jobs=args.jobs)
+    t = cmp.totals()
+    _say(args, f"{cmp.old_label} -> {cmp.new_label}: {t['before']} -> {t['after']} uses, {t['added']} added, "
+               f"{t['removed']} removed, {t['moved']} moved")
+    _emit(args, compare.RENDERERS[args.format](cmp))
     return EXIT_OK
 
 
