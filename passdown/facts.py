@@ -1,6 +1,6 @@
 """Per-file facts extracted from one translation unit.
 
-Plain frozen dataclasses: they cross process pools, go into the on-disk cache
+Plain frozen records (tuples with named fields, see ``record``): they cross process pools, go into the on-disk cache
 and are the only thing the graph, the planner and the reports see.  Nothing in
 here knows about libclang.
 
@@ -11,8 +11,73 @@ later edits can be applied to the original bytes without re-parsing.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
+from operator import itemgetter
+
+_tuple_new = tuple.__new__
+_MISSING = object()
+
+
+def record(cls: type) -> type:
+    """A frozen record kept as a tuple subclass, declared like a dataclass.
+
+    Fields are read-only properties; construction takes the fields
+    positionally or by keyword, with the declared defaults.  A record pickles
+    as ``tuple.__new__(cls, fields)``, which the unpickler runs in C: a warm
+    run unpickles millions of facts, and a slotted dataclass spent ~4 us per
+    object in a Python ``__setstate__`` (about 10x the tuple).
+    """
+    names = tuple(cls.__dict__.get("__annotations__", {}))
+    defaults: dict[str, object] = {}
+    factories: dict[str, object] = {}
+    for n in names:
+        if n in cls.__dict__:
+            v = cls.__dict__[n]
+            if type(v).__name__ == "Field":  # dataclasses.field(default_factory=...)
+                factories[n] = v.default_factory
+            else:
+                defaults[n] = v
+    ns = {k: v for k, v in cls.__dict__.items()
+          if k not in names and k not in ("__dict__", "__weakref__", "__annotations__")}
+    ns["__slots__"] = ()
+    ns["_fields"] = names
+    for i, n in enumerate(names):
+        ns[n] = property(itemgetter(i), doc=f"field {i}: {n}")
+    params, body = [], []
+    env = {"_tuple_new": _tuple_new, "_MISSING": _MISSING}
+    for n in names:
+        if n in defaults:
+            env[f"_d_{n}"] = defaults[n]
+            params.append(f"{n}=_d_{n}")
+        elif n in factories:
+            env[f"_f_{n}"] = factories[n]
+            params.append(f"{n}=_MISSING")
+            body.append(f"    if {n} is _MISSING: {n} = _f_{n}()")
+        else:
+            params.append(n)
+    src = (f"def __new__(_cls, {', '.join(params)}):\n" + "".join(b + "\n" for b in body)
+           + f"    return _tuple_new(_cls, ({', '.join(names)},))\n")
+    exec(src, env)  # noqa: S102 - generated from the class's own field names
+    ns["__new__"] = env["__new__"]
+
+    def __reduce__(self):
+        return (_tuple_new, (type(self), tuple(self)))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in zip(names, self))})"
+
+    def _replace(self, **changes):
+        return _tuple_new(type(self), tuple(changes.pop(n, v) for n, v in zip(names, self)))
+
+    ns["__reduce__"] = __reduce__
+    ns["__repr__"] = __repr__
+    ns["_replace"] = _replace
+    ns.setdefault("__doc__", cls.__doc__)
+    new = type(cls.__name__, (tuple,), ns)
+    new.__qualname__ = cls.__qualname__
+    new.__module__ = cls.__module__
+    return new
+
 
 # A function is identified by its clang USR: static functions carry their file
 # in the USR, so two `static int write_one_page()` in different files differ,
@@ -20,7 +85,7 @@ from dataclasses import dataclass, field
 Usr = str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldSpec:
     """A struct member to look for, e.g. ``struct page`` . ``mapping``."""
 
@@ -31,7 +96,7 @@ class FieldSpec:
         return f"struct {self.struct}.{self.member}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Param:
     name: str  # "" for an unnamed prototype parameter
     type: str  # as written (typedefs kept)
@@ -41,7 +106,7 @@ class Param:
     callback: str | None = None  # callback type key when a function pointer
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rhs:
     """What a value comes from: the right-hand side of an assignment or initializer.
 
@@ -57,7 +122,7 @@ class Rhs:
     end: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Local:
     name: str
     type: str
@@ -69,7 +134,7 @@ class Local:
     scope_end: int = 0  # end of the enclosing block: the local is visible until here
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assign:
     """``local = rhs`` inside a function body."""
 
@@ -80,7 +145,7 @@ class Assign:
     conditional: bool = False  # under an if/loop/switch/?:/&&/||: may not run
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Arg:
     start: int
     end: int
@@ -92,7 +157,7 @@ class Arg:
     callback: str | None = None  # the callee parameter's callback type key, if a function pointer
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """A call expression inside a function body.
 
@@ -116,7 +181,7 @@ class Call:
     macro: str | None = None  # the call is written inside this macro's body
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Function:
     usr: Usr
     name: str
@@ -135,7 +200,7 @@ class Function:
     macro: str | None = None  # declared by a macro expansion (generated code)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpsInit:
     """A function stored into an ops-table member.
 
@@ -152,7 +217,7 @@ class OpsInit:
     kind: str = "init"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FuncRef:
     """A function used other than by calling it directly.
 
@@ -175,7 +240,7 @@ class FuncRef:
     stored_in: str | None = None  # "var:name" when stored into a global at run time
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldUse:
     """An access to a watched struct member (by default ``struct page``.``mapping``)."""
 
@@ -192,7 +257,7 @@ class FieldUse:
     base: str  # the object expression as written, e.g. "page" or "bh->b_page"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SkippedUse:
     """A textual ``->member``/``.member`` inside preprocessor-skipped code."""
 
@@ -202,7 +267,7 @@ class SkippedUse:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decl:
     """Where an ops member or a callback typedef is declared (its type changes
     when the parameter is added)."""
@@ -214,7 +279,7 @@ class Decl:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     severity: str
     file: str
@@ -222,7 +287,7 @@ class Diagnostic:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileFacts:
     """Everything found in one file (a .c main file, or a header walked once)."""
 
@@ -238,7 +303,7 @@ class FileFacts:
     decls: tuple[Decl, ...] = ()  # ops members and callback typedefs this file uses
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TUFacts:
     """The result of parsing one translation unit."""
 
@@ -249,33 +314,17 @@ class TUFacts:
     diagnostics: tuple[Diagnostic, ...] = ()
     error: str | None = None  # a TU that could not be parsed at all
     seconds: float = 0.0
-    stats: dict = field(default_factory=dict, compare=False, hash=False)
+    stats: dict = field(default_factory=dict)  # timings; not compared, not hashed
+
+    def __eq__(self, other):
+        return type(other) is type(self) and self[:-1] == other[:-1]
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self[:-1])
 
     @property
     def failed(self) -> bool:
         return self.error is not None or any(d.severity in ("error", "fatal") for d in self.diagnostics)
-
-
-def _fast_pickle(cls: type) -> None:
-    """Pickle support without dataclasses' per-object ``fields()`` lookup.
-
-    A warm run unpickles millions of these; the generated ``__setstate__`` of a
-    slotted dataclass spent most of its time asking for the field list again.
-    """
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    setattr_ = object.__setattr__
-
-    def __getstate__(self):
-        return tuple([getattr(self, n) for n in names])
-
-    def __setstate__(self, state):
-        for n, v in zip(names, state):
-            setattr_(self, n, v)
-
-    cls.__getstate__ = __getstate__
-    cls.__setstate__ = __setstate__
-
-
-for _cls in (FieldSpec, Param, Rhs, Local, Assign, Arg, Call, Function, OpsInit, FuncRef, FieldUse, SkippedUse,
-             Decl, Diagnostic, FileFacts, TUFacts):
-    _fast_pickle(_cls)

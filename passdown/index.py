@@ -1,15 +1,31 @@
 """Index a tree: select TUs, reuse cached facts, parse the rest in worker processes.
 
 Translation units cannot be pickled, so each stays in its worker and only the
-plain facts come back.  Workers live for the whole run, and each remembers the
-headers it has walked, so a header's inline functions are walked about once
-per worker rather than once per TU.
+plain facts come back.  Workers live for the whole run.  A header's inline
+functions are walked by one TU only: the parent keeps a log of the headers
+whose facts it already has (from the cache, or from results that came back)
+and each worker reads the new lines of that log before each TU, so two
+workers rarely walk the same header.
+
+Two modes:
+
+* full (``uses_in=None``): every TU of *commands*, with full facts (functions,
+  calls, ops, locals...): what a plan, the graph and edits need;
+* uses (``uses_in=[scope paths]``): what a report needs.  The prefilter
+  (``prefilter.py``) leaves out the TUs that cannot hold a use of the field in
+  the scope, headers outside the scope are not walked, and the facts come
+  back *light* (``cache.light``): every file, with its uses, skipped uses and
+  ops, and only the functions that hold a use.  A warm run loads a few MB.
+  The walk skips the function bodies that cannot hold a use (``_focus``), so
+  such entries are light only: a later full run parses those TUs again.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
+import tempfile
 import time
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -19,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import facts as F
-from .cache import Cache, tu_key
+from .cache import Cache, light, no_gc, tu_key
 from .compdb import CompileCommand
 
 # Called with (done, total, source) as TUs finish.
@@ -35,6 +51,9 @@ class Index:
     cached: int = 0
     crashed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # TUs the prefilter left out: they cannot hold a use
+    light: bool = False  # files hold light facts (uses mode; see the module docstring)
+    stats: dict = field(default_factory=dict)  # seconds per phase, prefilter figures
 
     @property
     def failures(self) -> list[F.TUFacts]:
@@ -52,6 +71,7 @@ class Index:
 # -- worker side ------------------------------------------------------------------
 
 _walked: set[str] = set()
+_log = ("", 0)  # the parent's log of walked headers this worker has read: (path, offset)
 
 
 def _init_worker() -> None:
@@ -59,14 +79,29 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _read_log(path: str) -> None:
+    global _log
+    name, offset = _log if _log[0] == path else (path, 0)
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except OSError:
+        return
+    end = data.rfind(b"\n") + 1  # a line the parent is still writing waits for next time
+    _walked.update(p.decode() for p in data[:end].split(b"\n") if p)
+    _log = (name, offset + end)
+
+
 def _work(task: tuple) -> F.TUFacts:
     from . import parse  # imported in the worker: only parse-level code loads libclang
 
-    source, args, tree, fields, skip, exclude = task
+    source, args, tree, fields, log, exclude, focus = task
     crash = os.environ.get("PASSDOWN_TEST_CRASH_ON")
     if crash and source.endswith(crash):  # lets the tests kill a real worker, as a libclang crash would
         os.abort()
-    facts = parse.parse_tu(source, args, tree, fields, frozenset(skip) | _walked, exclude)
+    _read_log(log)
+    facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus)
     _walked.update(h.path for h in facts.headers)
     return facts
 
@@ -83,68 +118,219 @@ def run(
     jobs: int,
     exclude: tuple[str, ...] = (),
     progress: Progress | None = None,
+    uses_in: list[str | Path] | None = None,
 ) -> Index:
+    """Facts for *commands*: from the cache when valid, parsed otherwise.
+
+    With *uses_in* (scope paths), only what a report of the fields' uses in
+    those paths needs (see the module docstring): fewer TUs, light facts.
+    """
+    with no_gc():
+        return _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in)
+
+
+def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> Index:
     from . import parse
 
     t0 = time.perf_counter()
+    stats: dict = {}
     version = parse.libclang_version()
-    idx = Index(tree=tree)
     keys = {c.file: tu_key(c.file, c.args, fields, version) for c in commands}
-    cached: dict[str, F.TUFacts] = {}
-    todo: list[CompileCommand] = []
-    for c in commands:
-        hit = cache.lookup(keys[c.file])
-        if hit is not None:
-            cached[c.file] = hit
-        else:
-            todo.append(c)
-    todo += _orphan_header_owners(cached, commands, tree, exclude, cache)
-    for c in todo:
-        cached.pop(c.file, None)
+    by_file = {c.file: c for c in commands}
+    uses_mode = uses_in is not None
+    idx = Index(tree=tree, light=uses_mode)
 
-    covered = {h.path for t in cached.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
-    idx.cached = len(cached)
-    done = len(cached)
-    total = len(commands)
-    results: list[F.TUFacts] = list(cached.values())
+    # Which TUs: all, or those the prefilter keeps.
+    headers_wanted: dict[str, list[str]] = {}
+    walk_exclude = tuple(exclude)
+    focus = None
+    if uses_mode:
+        walk_exclude += _outside(tree, uses_in)
+        words = {f.member for f in fields}
+        if len(fields) == 1:
+            from . import prefilter
+
+            sel = prefilter.select(tree, commands, fields[0].member, list(uses_in), cache.dir, exclude=exclude,
+                                   known_deps=lambda src: cache.deps(keys[src]) if cache.valid(keys[src]) else None)
+            wanted = [c.file for c in sel.wanted]
+            idx.skipped = sel.skipped
+            headers_wanted = sel.headers
+            stats["prefilter"] = {k: v for k, v in sel.stats.items() if k != "why"}
+            words.update(sel.stats.get("aliases", ()))
+        else:
+            wanted = [c.file for c in commands]
+        focus = _focus(words)
+    else:
+        wanted = [c.file for c in commands]
+    t_select = time.perf_counter()
+
+    def walkable(path: str) -> bool:
+        return path.startswith(str(tree) + os.sep) and not path.startswith(
+            tuple(os.path.normpath(e) + os.sep for e in walk_exclude))
+
+    # Cached entries, checked by stat; their light facts say which headers each one walked.
+    def cached_light(src: str) -> F.TUFacts | None:
+        k = keys[src]
+        if not cache.valid(k) or (not uses_mode and not cache.has_full(k)):
+            return None
+        return cache.lookup_light(k)
+
+    have: dict[str, F.TUFacts] = {}
+    for src in wanted:
+        lt = cached_light(src)
+        if lt is not None:
+            have[src] = lt
+    if uses_mode and headers_wanted:
+        # A header of the scope whose facts a cached TU outside the selection holds: take that TU too.
+        owners: dict[str, str] = {}
+        for c in commands:
+            lt = have.get(c.file) or (cached_light(c.file) if c.file not in wanted else None)
+            if lt is None:
+                continue
+            for h in lt.headers:
+                if h.path in headers_wanted and h.path not in owners and cache.current_sha(h.path) == h.sha:
+                    owners[h.path] = c.file
+                    if c.file not in have:
+                        have[c.file] = lt
+        extra = sorted({o for o in owners.values() if o not in wanted})
+        wanted += extra
+        idx.skipped = [s for s in idx.skipped if s not in set(extra)]
+    wanted_set = set(wanted)
+
+    todo = [s for s in wanted if s not in have]
+    todo += _orphan_header_owners(have, cache, keys, walkable)
+    for s in todo:
+        have.pop(s, None)
+    covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
+    t_validate = time.perf_counter()
+
+    # Full facts of the cached TUs (full mode only).
+    results: dict[str, F.TUFacts] = {}
+    if uses_mode:
+        results.update(have)
+    else:
+        for src in list(have):
+            full = cache.lookup(keys[src])
+            if full is None:  # unreadable: parse it again
+                todo.append(src)
+                have.pop(src)
+            else:
+                results[src] = full
+    idx.cached = len(have)
+    t_load = time.perf_counter()
+
+    # Parse the rest.
+    total = len(wanted)
+    done = len(have)
     if progress:
         progress(done, total, "")
-    tasks = [(c.file, c.args, str(tree), fields, tuple(sorted(covered)), exclude) for c in todo]
-    for facts in _parse_all(tasks, jobs, idx.crashed):
-        results.append(facts)
-        if facts.error:
-            cache.forget(keys[facts.source])  # a crash or an unreadable file: try again next time
-        else:
-            cache.store(keys[facts.source], facts)
-        done += 1
-        if progress:
-            progress(done, total, facts.source)
-    idx.parsed = len(todo)
+    log_fd, log_path = tempfile.mkstemp(dir=cache.dir, prefix=".walked-", suffix=".log")
+    parsed = 0
+    try:
+        with os.fdopen(log_fd, "wb", buffering=0) as log:
+            log.write("".join(p + "\n" for p in sorted(covered)).encode())
+            pending = list(todo)
+            tried: set[str] = set(pending)
+            while pending:
+                tasks = [(s, by_file[s].args, str(tree), fields, log_path, walk_exclude, focus) for s in pending]
+                for facts in _parse_all(tasks, jobs, idx.crashed):
+                    key = keys[facts.source]
+                    if facts.error:
+                        cache.forget(key)  # a crash or an unreadable file: try again next time
+                    else:
+                        cache.store(key, facts, full=focus is None)
+                    new = [h.path for h in facts.headers if h.path not in covered]
+                    covered.update(new)
+                    if new:
+                        log.write("".join(p + "\n" for p in new).encode())
+                    results[facts.source] = light(facts) if uses_mode else facts
+                    parsed += 1
+                    done += 1
+                    if progress:
+                        progress(done, max(total, done), facts.source)
+                # A header of the scope with a possible use that no TU walked: its next includer.
+                pending = []
+                for h, includers in headers_wanted.items():
+                    if h in covered or not walkable(h):
+                        continue
+                    nxt = next((s for s in includers if s not in tried and s not in wanted_set), None)
+                    if nxt is not None and nxt in by_file:
+                        pending.append(nxt)
+                        tried.add(nxt)
+                        wanted.append(nxt)
+                        wanted_set.add(nxt)
+                        if nxt in idx.skipped:
+                            idx.skipped.remove(nxt)
+    finally:
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
+    idx.parsed = parsed
+    t_parse = time.perf_counter()
     cache.save()
-    results.sort(key=lambda t: t.source)
-    idx.tus = results
-    idx.files = _merge_files(results, cache)
+    t_save = time.perf_counter()
+
+    idx.tus = sorted(results.values(), key=lambda t: t.source)
+    idx.files = _merge_files(idx.tus, cache)
     idx.seconds = time.perf_counter() - t0
+    stats["seconds"] = {"select": t_select - t0, "validate": t_validate - t_select, "load": t_load - t_validate,
+                        "parse": t_parse - t_load, "save": t_save - t_parse,
+                        "merge": idx.seconds - (t_save - t0)}
+    idx.stats = stats
     return idx
 
 
-def _orphan_header_owners(cached, commands, tree, exclude, cache) -> list[CompileCommand]:
-    """TUs to re-parse so that every tree header read by a cached TU has facts.
+def _focus(words: Iterable[str]) -> bytes:
+    """The functions a report's walk needs: those that spell the member or a
+    macro that expands to it (where uses can be), and those that store a name
+    into a member (ops stored at run time: ``bio->bi_end_io = end_fn;``, which
+    the report's classification reads)."""
+    alt = b"|".join(re.escape(w.encode()) for w in sorted(words))
+    return rb"\b(?:" + alt + rb")\b|(?:->|\.)\s*\w+\s*=\s*&?\s*[A-Za-z_]\w*\s*;"
+
+
+def _outside(tree: Path, scope: Iterable[str | Path]) -> tuple[str, ...]:
+    """Directories of *tree* that hold no part of *scope* and are not above one:
+    in uses mode their headers are not walked (their uses are not reported)."""
+    tree_s = os.path.normpath(str(tree))
+    sc = [os.path.normpath(str(s)) for s in scope]
+    if any(s == tree_s for s in sc):
+        return ()
+    out: list[str] = []
+
+    def visit(d: str) -> None:
+        try:
+            entries = sorted(e.path for e in os.scandir(d) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            return
+        for p in entries:
+            if any(p == s or p.startswith(s + os.sep) for s in sc):
+                continue
+            if any(s.startswith(p + os.sep) for s in sc):
+                visit(p)
+            else:
+                out.append(p)
+
+    visit(tree_s)
+    return tuple(out)
+
+
+def _orphan_header_owners(have: dict[str, F.TUFacts], cache: Cache, keys: dict[str, str],
+                          walkable: Callable[[str], bool]) -> list[str]:
+    """TUs to re-parse so that every walkable header read by a cached TU has facts.
 
     A header's facts live in the entry of the TU that first walked it; when
     that TU is gone or changed, some other includer must walk it again.
     """
-    prefix = str(tree) + os.sep
-    excl = tuple(os.path.normpath(e) + os.sep for e in exclude)
-    have = {h.path for t in cached.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
-    by_file = {c.file: c for c in commands}
-    extra: list[CompileCommand] = []
-    for source, t in sorted(cached.items()):
-        missing = [d for d in t.deps if d != source and d.startswith(prefix) and not d.startswith(excl)
-                   and d.endswith(".h") and d not in have]
+    covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
+    extra: list[str] = []
+    for source in sorted(have):
+        missing = [d for d in cache.deps(keys[source]) if d != source and d.endswith(".h") and d not in covered
+                   and walkable(d)]
         if missing:
-            extra.append(by_file[source])
-            have.update(missing)
+            extra.append(source)
+            covered.update(missing)
     return extra
 
 

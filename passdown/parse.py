@@ -95,6 +95,29 @@ def _setup() -> None:
         _UNOPS[n] = ci._CXString.from_result(_lib.clang_getUnaryOperatorKindSpelling(n))
 
 
+_acc: list = []
+_VISIT = None  # one ctypes callback for every clang_visitChildren call
+
+
+def _visitor(child, parent, data):
+    _acc.append(child)
+    return 1  # CXChildVisit_Continue
+
+
+def _kids(cursor) -> list:
+    """A cursor's children: Cursor.get_children() without its per-child
+    null-cursor assertion (two ctypes calls per child) and per-call callback."""
+    global _acc, _VISIT
+    if _VISIT is None:
+        _VISIT = ci.callbacks["cursor_visit"](_visitor)
+    _acc = out = []
+    _lib.clang_visitChildren(cursor, _VISIT, None)
+    tu = cursor._tu
+    for k in out:
+        k._tu = tu  # keeps the TU alive, as cindex does
+    return out
+
+
 def _file_loc(loc) -> tuple[str | None, int, int, int]:
     """Where a location is written in a file: macro arguments resolve to the
     argument's own text, macro bodies to the invocation (clang's getFileLoc)."""
@@ -193,7 +216,7 @@ def _strip(c):
     """Skip implicit casts, parentheses and explicit casts."""
     K = _kinds()
     while c is not None and c.kind in _WRAPPERS:
-        kids = list(c.get_children())
+        kids = _kids(c)
         if not kids:
             return c
         # A C cast's operand is its last child; the first ones spell the type.
@@ -204,11 +227,11 @@ def _strip(c):
 def _object_of(member_expr):
     """The object a member expression is applied to, skipping the implicit
     member expressions clang inserts for anonymous structs and unions."""
-    obj = next(iter(member_expr.get_children()), None)
+    obj = next(iter(_kids(member_expr)), None)
     while obj is not None and obj.kind == ci.CursorKind.MEMBER_REF_EXPR and (
         not obj.spelling or "(anonymous" in obj.spelling
     ):
-        obj = next(iter(obj.get_children()), None)
+        obj = next(iter(_kids(obj)), None)
     return obj
 
 
@@ -325,11 +348,11 @@ class _FunctionWalker:
         # READ_ONCE(x): *(volatile typeof(x) *)&(x) is a read of x.
         while c is not None and c.kind == K.UNARY_OPERATOR \
                 and _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(c)) == "*":
-            inner = _strip(next(iter(c.get_children()), None))
+            inner = _strip(next(iter(_kids(c)), None))
             if inner is None or inner.kind != K.UNARY_OPERATOR \
                     or _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(inner)) != "&":
                 break
-            c = _strip(next(iter(inner.get_children()), None))
+            c = _strip(next(iter(_kids(inner)), None))
         if c is None:
             return Rhs("other", "", text)
         if _is_null(self.fw, c):
@@ -374,7 +397,7 @@ class _FunctionWalker:
             elif kind == K.BINARY_OPERATOR:
                 self.binary(c, path)
             path.append(c)
-            kids = list(c.get_children())
+            kids = _kids(c)
             for child in reversed(kids):
                 stack.append((child, depth + 1))
 
@@ -425,14 +448,14 @@ class _FunctionWalker:
 
     def call(self, c) -> None:
         K = ci.CursorKind
-        kids = list(c.get_children())
+        kids = _kids(c)
         if not kids:
             return
         callee = _strip(kids[0])
         ref = c.referenced
         if ref is None and callee is not None and callee.kind == K.UNARY_OPERATOR:
             # (*fn)(args): a call through an explicitly dereferenced pointer
-            callee = _strip(next(iter(callee.get_children()), None))
+            callee = _strip(next(iter(_kids(callee)), None))
             ref = callee.referenced if callee is not None else None
         kind, target, name, base, cb = "unknown", "", c.spelling, "", None
         if callee is not None and callee.kind == K.DECL_REF_EXPR:
@@ -481,7 +504,7 @@ class _FunctionWalker:
             fn = member = local = None
             pcb = self.fw.note_callback(param_types[i]) if i < len(param_types) else None
             if inner is not None and inner.kind == K.UNARY_OPERATOR:  # &func
-                ik = list(inner.get_children())
+                ik = _kids(inner)
                 if ik and _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(inner)) == "&":
                     inner = _strip(ik[0])
             if inner is not None and inner.kind == K.DECL_REF_EXPR:
@@ -522,7 +545,7 @@ class _FunctionWalker:
         block = next((p for p in reversed(path) if p.kind in (ci.CursorKind.COMPOUND_STMT, ci.CursorKind.FOR_STMT)), None)
         bext = self.fw.extent(block) if block is not None else None
         init = None
-        kids = [k for k in c.get_children() if k.kind.is_expression()]
+        kids = [k for k in _kids(c) if k.kind.is_expression()]
         if kids:
             init = self.rhs(kids[-1])
             self.note_copy(c.spelling, init, c)
@@ -541,7 +564,7 @@ class _FunctionWalker:
     def binary(self, c, path) -> None:
         if _BINOPS.get(_lib.clang_getCursorBinaryOperatorKind(c)) != "=":
             return
-        kids = list(c.get_children())
+        kids = _kids(c)
         if len(kids) != 2:
             return
         K = ci.CursorKind
@@ -603,7 +626,7 @@ def _classify(node, path) -> tuple[str, bool] | None:
         k = p.kind
         if k in _WRAPPERS:
             if k == K.CSTYLE_CAST_EXPR:
-                kids = list(p.get_children())
+                kids = _kids(p)
                 if kids and kids[-1] != child:
                     return None  # inside the cast's type: typeof(x)
             child, i = p, i - 1
@@ -627,15 +650,15 @@ def _classify(node, path) -> tuple[str, bool] | None:
             return "read", False
         if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
             op = _BINOPS.get(_lib.clang_getCursorBinaryOperatorKind(p), "")
-            first = next(iter(p.get_children()), None)
+            first = next(iter(_kids(p)), None)
             if op.endswith("=") and op not in ("==", "!=", "<=", ">=") and first == child:
                 return "write", False
             return "read", op in ("==", "!=")
         if k in (K.IF_STMT, K.WHILE_STMT, K.CONDITIONAL_OPERATOR):
-            first = next(iter(p.get_children()), None)
+            first = next(iter(_kids(p)), None)
             return "read", first == child
         if k == K.DO_STMT:
-            kids = list(p.get_children())
+            kids = _kids(p)
             return "read", bool(kids) and kids[-1] == child
         return "read", False
     return "read", False
@@ -711,15 +734,22 @@ def parse_tu(
     fields: tuple[F.FieldSpec, ...],
     skip_headers: frozenset[str] = frozenset(),
     exclude: tuple[str, ...] = (),
+    focus: bytes | None = None,
 ) -> F.TUFacts:
     """Parse one TU and return its facts.
 
     Headers under *tree* (but not under any *exclude* directory, such as a
     kbuild output dir) whose path is not in *skip_headers* are walked too, and
     their facts returned in ``headers``.
+
+    *focus* (a regular expression over the source bytes) limits the walk to
+    the function definitions whose text matches it: the others are left out
+    of the facts entirely.  A report's walk: its uses can only be in
+    functions that spell the member, or a macro that expands to it.
     """
     _setup()
     t0 = time.perf_counter()
+    c0 = time.process_time()  # wall times above include waiting for a core on a busy machine
     field_map = {(f.struct, f.member): f"{f.struct}.{f.member}" for f in fields}
     members = {f.member for f in fields}
     source = os.path.normpath(source)
@@ -769,7 +799,10 @@ def parse_tu(
         return w
 
     K = _kinds()
-    for top in tu.cursor.get_children():
+    t_headers = 0.0  # of the walk, the part spent in headers' functions
+    focus_re = re.compile(focus) if focus else None
+    unfocused = 0
+    for top in _kids(tu.cursor):
         # The kind first: asking for a location is the costly part, and most
         # top-level cursors are header structs, typedefs and macro records.
         kind = top.kind
@@ -781,12 +814,20 @@ def parse_tu(
         fw = walker_for(f.name)
         if fw is None:
             continue
+        t1 = time.perf_counter()
+        if focus_re is not None and kind == K.FUNCTION_DECL and top.is_definition():
+            ext = fw.extent(top)
+            if ext is not None and not focus_re.search(fw.data, ext[0], ext[1] + 1):
+                unfocused += 1
+                continue
         if kind == K.FUNCTION_DECL:
             _function(fw, top)
         elif kind == K.VAR_DECL:
             _global(fw, top)
         else:  # _Static_assert(offsetof(struct page, mapping) == ...)
             _FunctionWalker(fw, None, []).walk(top)
+        if fw is not main:
+            t_headers += time.perf_counter() - t1
     if need_skipped:
         _skipped(tu, main, members)
     t_walk = time.perf_counter()
@@ -801,13 +842,14 @@ def parse_tu(
         deps=tuple(deps),
         diagnostics=diagnostics,
         seconds=time.perf_counter() - t0,
-        stats={"parse": t_parse - t0, "walk": t_walk - t_parse, "detailed": need_skipped},
+        stats={"parse": t_parse - t0, "walk": t_walk - t_parse, "walk_headers": t_headers,
+               "cpu": time.process_time() - c0, "detailed": need_skipped, "unfocused": unfocused},
     )
 
 
 def _function(fw: _FileWalker, c) -> None:
     K = ci.CursorKind
-    params = [k for k in c.get_children() if k.kind == K.PARM_DECL]
+    params = [k for k in _kids(c) if k.kind == K.PARM_DECL]
     fparams = []
     for p in params:
         ext = fw.extent(p)
@@ -822,7 +864,7 @@ def _function(fw: _FileWalker, c) -> None:
     is_def = c.is_definition()
     fn_walker = _FunctionWalker(fw, fkey(c), params)
     if is_def:
-        body = [k for k in c.get_children() if k.kind == K.COMPOUND_STMT]
+        body = [k for k in _kids(c) if k.kind == K.COMPOUND_STMT]
         for b in body:
             fn_walker.walk(b)
     try:
@@ -854,10 +896,10 @@ def _global(fw: _FileWalker, c) -> None:
     """File-scope variables: ops tables and other places a function's address goes."""
     K = ci.CursorKind
     walker = _FunctionWalker(fw, None, [], holder=f"var:{c.spelling}")
-    for kid in c.get_children():
+    for kid in _kids(c):
         if kid.kind == K.INIT_LIST_EXPR:
             _init_list(fw, walker, kid, c.spelling)
-    for kid in c.get_children():
+    for kid in _kids(c):
         if kid.kind.is_expression():
             walker.walk(kid)
 
@@ -865,13 +907,13 @@ def _global(fw: _FileWalker, c) -> None:
 def _init_list(fw: _FileWalker, walker: _FunctionWalker, init, var: str) -> None:
     K = ci.CursorKind
     decl = init.type.get_canonical().get_declaration()
-    fields = [k for k in decl.get_children() if k.kind == K.FIELD_DECL] if decl is not None else []
+    fields = [k for k in _kids(decl) if k.kind == K.FIELD_DECL] if decl is not None else []
     pos = 0
-    for item in init.get_children():
+    for item in _kids(init):
         member = None
         value = item
         if item.kind == K.UNEXPOSED_EXPR:  # designated: .member = value
-            kids = list(item.get_children())
+            kids = _kids(item)
             designators = [k for k in kids if k.kind == K.MEMBER_REF]
             if designators:
                 member = designators[-1].referenced
@@ -888,7 +930,7 @@ def _init_list(fw: _FileWalker, walker: _FunctionWalker, init, var: str) -> None
             _init_list(fw, walker, inner, var)
             continue
         if inner.kind == K.UNARY_OPERATOR:
-            ik = list(inner.get_children())
+            ik = _kids(inner)
             if ik:
                 inner = _strip(ik[0])
         if inner is not None and inner.kind == K.DECL_REF_EXPR and member is not None:

@@ -211,3 +211,19 @@ def test_a_broken_file_is_reported_not_fatal(tmp_path):
     src.write_text("int f(struct page *page) { return page->mapping }\n")
     f = parse.parse_tu(str(src), (), str(tmp_path), FIELDS)
     assert f.failed and any(d.severity == "error" for d in f.diagnostics)
+
+
+def test_focus_walks_only_the_functions_whose_text_matches(tmp_path):
+    (tmp_path / "page.h").write_text(PAGE_H)
+    src = tmp_path / "t.c"
+    src.write_text('#include "page.h"\n' + textwrap.dedent("""\
+        static void *a(struct page *p) { return p->mapping; }
+        static void *b(struct page *p) { return page_host(p); }
+        static int c(int x) { return x + 1; }
+        static void *d(struct page *p) { return READ_ONCE(p->mapping); }
+        """))
+    full = parse.parse_tu(str(src), (f"-I{tmp_path}",), str(tmp_path), FIELDS)
+    focused = parse.parse_tu(str(src), (f"-I{tmp_path}",), str(tmp_path), FIELDS, focus=rb"\b(?:mapping|page_host)\b")
+    assert [u.line for u in focused.main.uses] == [u.line for u in full.main.uses] == [2, 3, 5]
+    assert [fn.name for fn in focused.main.functions] == ["a", "b", "d"]
+    assert focused.stats["unfocused"] == 1
