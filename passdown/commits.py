@@ -13,6 +13,7 @@ Order, so that every commit builds:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -81,8 +82,13 @@ def units(plan: Plan, edit_set: E.EditSet, subsystem_of: Callable[[str], str]) -
     for sub in sorted(by_sub):
         files = by_sub[sub]
         after = {HELPER} | {u for f in files for u in conv_needs[f]}
-        out.append(Unit(f"conv:{sub}", "conv", subsystem=sub, files=tuple(files), after=tuple(sorted(after))))
+        out.append(Unit(f"conv:{_slug(sub)}", "conv", subsystem=sub, files=tuple(files), after=tuple(sorted(after))))
     return out
+
+
+def _slug(name: str) -> str:
+    """A subsystem name as a command-line word: "PAGE CACHE" -> "page-cache"."""
+    return re.sub(r"[^a-z0-9._/-]+", "-", name.lower()).strip("-")
 
 
 def _files_of(edit_set: E.EditSet) -> dict[str, set[str]]:
