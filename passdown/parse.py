@@ -156,6 +156,8 @@ class _FileWalker:
         self.skipped: list[F.SkippedUse] = []
         self.has_skipped_ranges = False
         self.decls: dict[tuple[str, str], F.Decl] = {}
+        self.members = {m for _, m in fields}
+        self.seen: set[int] = set()  # offsets where libclang saw any field named like a watched member
 
     def note_decl(self, kind: str, key: str, decl) -> None:
         if (kind, key) in self.decls or decl is None:
@@ -405,11 +407,14 @@ class _FunctionWalker:
         ref = c.referenced
         if ref is None or ref.kind != ci.CursorKind.FIELD_DECL:
             return
-        key = (_named_record(ref), ref.spelling)
-        if key not in self.fw.fields:
+        if ref.spelling not in self.fw.members:
             return
         fname, line, col, off = _file_loc(c.location)
         if fname is None or _norm(fname) != self.fw.path:
+            return
+        self.fw.seen.add(off)
+        key = (_named_record(ref), ref.spelling)
+        if key not in self.fw.fields:
             return
         K = ci.CursorKind
         if c.kind == K.MEMBER_REF:  # offsetof / container_of designator
@@ -724,6 +729,37 @@ def _in_comment(data: bytes, bol: int, off: int) -> bool:
     return b"//" in head or (head.lstrip().startswith(b"*") and b"*/" not in head) or b"/*" in head
 
 
+_NOISE = re.compile(rb'/\*.*?\*/|//(?:[^\n\\]|\\.)*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', re.S)
+_DEFINE_LINE = re.compile(rb"^[ \t]*#[ \t]*define\b(?:[^\n]*\\\r?\n)*[^\n]*", re.M)
+
+
+def _unseen(fw: _FileWalker) -> None:
+    """``->member``/``.member`` written in the file where libclang saw no field
+    reference at all: a macro argument the preprocessor drops under this config
+    (``f2fs_bug_on(sbi, cond)`` is ``BUG_ON(cond)`` with CONFIG_F2FS_CHECK_FS).
+    Listed with the skipped uses: found by text, not analysed.  Macro
+    definitions do not count (their uses are found where they are invoked)."""
+    members = sorted(fw.members)
+    if not any(m.encode() in fw.data for m in members):
+        return
+    clean = _NOISE.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group()), fw.data)
+    clean = _DEFINE_LINE.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group()), clean)
+    pat = re.compile(rb"(->|\.)\s*(" + b"|".join(re.escape(m.encode()) for m in members) + rb")\b")
+    done = {(s.line, s.column) for s in fw.skipped}
+    for m in pat.finditer(clean):
+        off = m.start(2)
+        if off in fw.seen:
+            continue
+        bol = fw.data.rfind(b"\n", 0, off) + 1
+        line = fw.data.count(b"\n", 0, off) + 1
+        col = off - bol + 1
+        if (line, col) in done:
+            continue
+        eol = fw.data.find(b"\n", off)
+        text = fw.data[bol: eol if eol >= 0 else len(fw.data)].decode(errors="replace").strip()
+        fw.skipped.append(F.SkippedUse(m.group(2).decode(), line, col, text))
+
+
 # -- the TU -----------------------------------------------------------------------
 
 
@@ -830,6 +866,9 @@ def parse_tu(
             t_headers += time.perf_counter() - t1
     if need_skipped:
         _skipped(tu, main, members)
+    for w in walkers.values():
+        if w is not None:
+            _unseen(w)
     t_walk = time.perf_counter()
     deps = sorted({os.path.normpath(i.include.name) for i in tu.get_includes()} | {source})
     for d in deps:

@@ -124,3 +124,38 @@ def test_a_worker_crash_is_reported_and_the_run_goes_on(tmp_path):
     again = subprocess.run(args, env=env, capture_output=True, text=True)
     assert re.search(r"TUs \(1 parsed, \d+ from cache", again.stderr), again.stderr  # the crashed TU was not cached
     assert ("fs/b.c", 3) in {(u["file"], u["line"]) for u in json.loads(again.stdout)["uses"]}
+
+
+def test_a_warm_run_writes_nothing(tmp_path):
+    tree = make_tree(tmp_path)
+    run(tree, tmp_path / "cache")
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir() if p.is_file()}
+    again = run(tree, tmp_path / "cache")
+    assert again.parsed == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir() if p.is_file()} == stamps
+
+
+def test_entries_of_another_extractor_version_are_dropped_with_their_files(tmp_path, monkeypatch):
+    from passdown import cache as C
+
+    tree = make_tree(tmp_path)
+    monkeypatch.setattr(C, "CODE", "old-code")
+    old = run(tree, tmp_path / "cache")
+    assert old.parsed == 3
+    old_files = set((tmp_path / "cache" / "tu").glob("*.pkl"))
+    assert len(old_files) == 3
+    monkeypatch.undo()
+    new = run(tree, tmp_path / "cache")
+    assert new.parsed == 3  # the key holds the code digest: nothing reusable
+    left = set((tmp_path / "cache" / "tu").glob("*.pkl"))
+    assert len(left) == 3 and not (left & old_files)
+    assert len(Cache(tmp_path / "cache").manifest.tus) == 3
+
+
+def test_light_facts_survive_the_loss_of_the_light_store(tmp_path):
+    tree = make_tree(tmp_path)
+    cold = run(tree, tmp_path / "cache")
+    (tmp_path / "cache" / "light.pkl").unlink()
+    warm = run(tree, tmp_path / "cache")
+    assert warm.parsed == 0 and uses(warm) == uses(cold)
+    assert (tmp_path / "cache" / "light.pkl").is_file()

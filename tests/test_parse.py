@@ -227,3 +227,18 @@ def test_focus_walks_only_the_functions_whose_text_matches(tmp_path):
     assert [u.line for u in focused.main.uses] == [u.line for u in full.main.uses] == [2, 3, 5]
     assert [fn.name for fn in focused.main.functions] == ["a", "b", "d"]
     assert focused.stats["unfocused"] == 1
+
+
+def test_a_member_access_the_preprocessor_drops_is_listed_as_skipped(tmp_path):
+    f = run(tmp_path, """\
+        #define DROP(a, b) (b)
+        #define LOCAL(p) (p)->mapping
+        int f(struct page *p, struct folio *fo) {
+        	void *x = fo->mapping;  /* p->mapping in a comment */
+        	x = page_host(p);
+        	return DROP(p->mapping, 1) + !x + (LOCAL(p) != 0);
+        }
+        char *s = "p->mapping";
+        """)
+    assert [(u.line - 1, u.macro) for u in f.main.uses] == [(5, "page_host"), (6, "LOCAL")]
+    assert [(s.line - 1, s.text) for s in f.main.skipped] == [(6, "return DROP(p->mapping, 1) + !x + (LOCAL(p) != 0);")]
