@@ -227,7 +227,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--work", default="/var/tmp/passdown-kernel/bench-vs-spatch",
                     help="scratch dir: tree copy, build copy, caches, outputs (reused across runs)")
-    ap.add_argument("--c-file", default="fs/ext2/inode.c")
+    ap.add_argument("--c-file", nargs="+", default=["fs/buffer.c", "fs/ext2/inode.c"],
+                    help="each is changed in turn (one with uses, one without by default)")
     ap.add_argument("--header", default="include/linux/pagemap.h")
     ap.add_argument("--skip", nargs="*", default=[], choices=["spatch", "report", "plan", "changed"],
                     help="leave out parts of the run")
@@ -267,7 +268,8 @@ def main() -> int:
                               work / "report-warm.json")
         rows.append(row)
         if "changed" not in args.skip:
-            for label, rel in (("report, one .c changed", args.c_file), ("report, one header changed", args.header)):
+            changes = [("report, one .c changed", c) for c in args.c_file] + [("report, one header changed", args.header)]
+            for label, rel in changes:
                 with changed(tree / rel):
                     row, _ = run_passdown(f"{label} ({rel})", "report", tree, build, cache, args.scope, args.jobs,
                                           work / "report-changed.json")
@@ -305,17 +307,21 @@ def main() -> int:
             by.setdefault((u["file"], u["line"]), u)
         print(f"\nuse lines: spatch {len(spatch_uses)}, passdown report (analysed) {len(ours)}, "
               f"both {len(spatch_uses & ours)}")
-        print(f"found by spatch, not by passdown: {len(missed)}")
+        listed = [m for m in missed if m in by]
+        absent = [m for m in missed if m not in by]
+        print(f"found by spatch, not analysed by passdown: {len(missed)}, of which listed by the report as "
+              f"not analysed (found by text): {len(listed)}, absent from the report: {len(absent)}")
         for f, ln in missed:
             other = by.get((f, ln))
-            why = f"   [passdown: {other['status']}, {other.get('reason')}]" if other else ""
+            why = f"   [passdown: {other['status']}, {other.get('reason')}]" if other else "   [ABSENT from the report]"
             print(f"  {f}:{ln}: {_line(tree, f, ln)}{why}")
         print(f"found by passdown, not by spatch: {len(extra)}")
         for f, ln in extra:
             u = by[(f, ln)]
             how = f"macro {u['macro']}" if u.get("macro") else (u.get("base") or "")
             print(f"  {f}:{ln}: {_line(tree, f, ln)}   [{u.get('access')}{', ' + how if how else ''}]")
-        diff = {"spatch": len(spatch_uses), "passdown": len(ours), "missed": missed, "extra": extra}
+        diff = {"spatch": len(spatch_uses), "passdown": len(ours), "not_analysed": missed, "absent": absent,
+                "extra": extra}
     if args.json:
         Path(args.json).write_text(json.dumps({
             "scope": args.scope, "jobs": args.jobs, "cores": os.cpu_count(),

@@ -180,6 +180,16 @@ class Cache:
         versions = self.manifest.versions
         return tuple(versions[v][0] for v in entry[1])
 
+    def deps_union(self, keys) -> set[str]:
+        """Every file any of these entries read (one pass over version ids)."""
+        vids: set[int] = set()
+        for key in keys:
+            entry = self.manifest.tus.get(key)
+            if entry is not None:
+                vids.update(entry[1])
+        versions = self.manifest.versions
+        return {versions[v][0] for v in vids}
+
     def lookup(self, key: str) -> F.TUFacts | None:
         """The full facts of a valid entry."""
         if not self.valid(key):
@@ -202,6 +212,19 @@ class Cache:
                 hit = self._light[key] = light(full)
                 self._light_dirty = True
         return hit
+
+    def owners(self, paths: set[str], *, exclude: set[str] = frozenset(), full: bool = True) -> dict[str, str]:
+        """For each of *paths* some valid entry (not in *exclude*) holds the
+        current facts of: path -> key.  *full*: only entries with full facts."""
+        out: dict[str, str] = {}
+        for key, lt in self._light_store().items():
+            if key in exclude or not self.valid(key):
+                continue
+            hits = [h for h in lt.headers if h.path in paths and h.path not in out and self.current_sha(h.path) == h.sha]
+            if hits and (not full or self.has_full(key)):
+                for h in hits:
+                    out[h.path] = key
+        return out
 
     # -- storing ----------------------------------------------------------
     def store(self, key: str, facts: F.TUFacts, *, full: bool = True) -> None:

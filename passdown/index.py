@@ -22,6 +22,7 @@ Two modes:
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -54,6 +55,7 @@ class Index:
     skipped: list[str] = field(default_factory=list)  # TUs the prefilter left out: they cannot hold a use
     light: bool = False  # files hold light facts (uses mode; see the module docstring)
     stats: dict = field(default_factory=dict)  # seconds per phase, prefilter figures
+    _prefix: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def failures(self) -> list[F.TUFacts]:
@@ -65,6 +67,11 @@ class Index:
                 yield ff, fn
 
     def rel(self, path: str) -> str:
+        prefix = self._prefix
+        if prefix is None:
+            prefix = self._prefix = str(self.tree) + os.sep
+        if path.startswith(prefix) and "/." not in path:
+            return path[len(prefix):]
         return os.path.relpath(path, self.tree)
 
 
@@ -126,7 +133,12 @@ def run(
     those paths needs (see the module docstring): fewer TUs, light facts.
     """
     with no_gc():
-        return _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in)
+        idx = _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in)
+    # Millions of long-lived records: out of the cyclic GC's sight from now on (they hold no
+    # cycles; reference counting still frees them).  A plan's own allocations would otherwise
+    # trigger full collections that walk all of them: ~40 % of a warm plan over fs/ + mm/.
+    gc.freeze()
+    return idx
 
 
 def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> Index:
@@ -180,25 +192,28 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
         lt = cached_light(src)
         if lt is not None:
             have[src] = lt
-    if uses_mode and headers_wanted:
-        # A header of the scope whose facts a cached TU outside the selection holds: take that TU too.
-        owners: dict[str, str] = {}
-        for c in commands:
-            lt = have.get(c.file) or (cached_light(c.file) if c.file not in wanted else None)
-            if lt is None:
-                continue
-            for h in lt.headers:
-                if h.path in headers_wanted and h.path not in owners and cache.current_sha(h.path) == h.sha:
-                    owners[h.path] = c.file
-                    if c.file not in have:
-                        have[c.file] = lt
-        extra = sorted({o for o in owners.values() if o not in wanted})
-        wanted += extra
-        idx.skipped = [s for s in idx.skipped if s not in set(extra)]
     wanted_set = set(wanted)
 
+    # Headers the cached TUs read whose facts none of them holds (or, for a report, a header
+    # of the scope with a possible use): borrowed from any valid entry outside this run
+    # (a plan's cache serves a report, a whole-tree cache a narrower scope), not parsed again.
+    covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
+    need = {d for d in cache.deps_union(keys[src] for src in have)
+            if d.endswith(".h") and d not in covered and walkable(d)}
+    need.update(h for h in headers_wanted if h not in covered and walkable(h))
+    donated: list[F.FileFacts] = []
+    if need:
+        owners = cache.owners(need, full=not uses_mode)
+        for key in sorted(set(owners.values())):
+            facts = cache.lookup_light(key) if uses_mode else cache.lookup(key)
+            for h in (facts.headers if facts is not None else ()):
+                if owners.get(h.path) == key:
+                    donated.append(h)
+                    covered.add(h.path)
+
     todo = [s for s in wanted if s not in have]
-    todo += _orphan_header_owners(have, cache, keys, walkable)
+    if need - covered:
+        todo += _orphan_header_owners(have, cache, keys, walkable, covered)
     for s in todo:
         have.pop(s, None)
     covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
@@ -272,7 +287,7 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
     t_save = time.perf_counter()
 
     idx.tus = sorted(results.values(), key=lambda t: t.source)
-    idx.files = _merge_files(idx.tus, cache)
+    idx.files = _merge_files(idx.tus, cache, donated)
     idx.seconds = time.perf_counter() - t0
     stats["seconds"] = {"select": t_select - t0, "validate": t_validate - t_select, "load": t_load - t_validate,
                         "parse": t_parse - t_load, "save": t_save - t_parse,
@@ -317,13 +332,13 @@ def _outside(tree: Path, scope: Iterable[str | Path]) -> tuple[str, ...]:
 
 
 def _orphan_header_owners(have: dict[str, F.TUFacts], cache: Cache, keys: dict[str, str],
-                          walkable: Callable[[str], bool]) -> list[str]:
+                          walkable: Callable[[str], bool], covered: set[str]) -> list[str]:
     """TUs to re-parse so that every walkable header read by a cached TU has facts.
 
     A header's facts live in the entry of the TU that first walked it; when
     that TU is gone or changed, some other includer must walk it again.
     """
-    covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
+    covered = set(covered)
     extra: list[str] = []
     for source in sorted(have):
         missing = [d for d in cache.deps(keys[source]) if d != source and d.endswith(".h") and d not in covered
@@ -373,7 +388,7 @@ def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
             yield F.TUFacts(t[0], None, error="libclang crashed while parsing it")
 
 
-def _merge_files(results: list[F.TUFacts], cache: Cache) -> dict[str, F.FileFacts]:
+def _merge_files(results: list[F.TUFacts], cache: Cache, donated: Iterable[F.FileFacts] = ()) -> dict[str, F.FileFacts]:
     files: dict[str, F.FileFacts] = {}
     for t in results:
         if t.main is not None:
@@ -384,4 +399,6 @@ def _merge_files(results: list[F.TUFacts], cache: Cache) -> dict[str, F.FileFact
                 continue
             if cache.current_sha(h.path) == h.sha:
                 files[h.path] = h
+    for h in donated:
+        files.setdefault(h.path, h)
     return files

@@ -159,3 +159,14 @@ def test_light_facts_survive_the_loss_of_the_light_store(tmp_path):
     warm = run(tree, tmp_path / "cache")
     assert warm.parsed == 0 and uses(warm) == uses(cold)
     assert (tmp_path / "cache" / "light.pkl").is_file()
+
+
+def test_a_narrower_run_borrows_header_facts_from_the_cache(tmp_path):
+    tree = make_tree(tmp_path)
+    run(tree, tmp_path / "cache")
+    cmds = load(tree / "compile_commands.json")
+    for c in cmds:
+        one = index.run(tree, [c], FIELDS, Cache(tmp_path / "cache"), jobs=1)
+        assert one.parsed == 0, c.file
+        if c.file.endswith(("a.c", "b.c")):
+            assert ("include/page.h", 3) in uses(one)  # page.h's facts, whoever walked it

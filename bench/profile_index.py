@@ -1,14 +1,14 @@
 """Where the time goes in `passdown index`/`report` (issue 5): parse, walk,
 IPC, cache I/O, prefilter, and the parent's own work.
 
-    python bench/profile.py --tree T --build B --cache C stats [--scope fs mm]
+    python bench/profile_index.py --tree T --build B --cache C stats [--scope fs mm]
         per-TU figures recorded by the workers in the cached facts: libclang
         parse, Python walk (main file / headers), CPU, pickled size (what
         crosses the process pool and goes to disk);
-    python bench/profile.py --tree T --build B --cache C warm [--scope fs mm] [--uses]
+    python bench/profile_index.py --tree T --build B --cache C warm [--scope fs mm] [--uses]
         a warm run in this process under cProfile: the phases index.run
         records and the top functions;
-    python bench/profile.py --tree T --build B cold --scope mm [--uses] [--jobs 2]
+    python bench/profile_index.py --tree T --build B cold --scope mm [--uses] [--jobs 2]
         a cold run (fresh cache) under cProfile: the parent's share (IPC
         unpickling, cache writes) beside the workers' (from the stats).
 
