@@ -120,7 +120,7 @@ def run(repo: git.Repo, idx: Index, plan: Plan, rule: Rule, *, branch: str, base
     built = C.build(units, es, originals, idx.rel, rule.helper.header, header)
     writer = messages.Writer(messages.environment(helpers.environment(rule, rule_dir)), plan, rule,
                              _Prefixes(repo, owners), command, messages.signoff(repo),
-                             stub=not helpers.predicate_defined(idx.tree, rule.helper.predicate))
+                             stub=not helpers.predicate_defined(idx.tree, rule.helper.predicate), base=base_sha)
     for c in built:
         msg = writer.render(c.unit, sorted(c.files))
         res.commits.append(series.CommitSpec(msg.subject, msg.body, c.files))

@@ -259,8 +259,9 @@ def cmd_apply(args) -> int:
         raise InputError(f"--base {args.base} is not a commit of {ws.tree}; give a branch, tag or hash") from None
     idx, scope, _ = _index(args, ws, whole_tree=True)
     the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
-    command = " ".join(["passdown apply", f"--rule {args.rule or rule.name}", "--scope", *args.scope,
-                        f"--base {base[:12]}"])
+    # The base is named in the messages by a base-commit: line (checkpatch
+    # wants any other hash written as commit <sha> ("subject")).
+    command = " ".join(["passdown apply", f"--rule {args.rule or rule.name}", "--scope", *args.scope])
     res = apply_mod.run(repo, idx, the_plan, rule, branch=branch, base=base, command=command,
                         rule_dir=rule_path.parent if rule_path else None, force=args.force, show=args.show,
                         outdir=Path(args.outdir) if args.outdir else None, scope=list(args.scope))

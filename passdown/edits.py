@@ -397,6 +397,19 @@ def _split_top(text: bytes) -> list[bytes] | None:
     return items if all(items) else None
 
 
+def _tight_commas(body: bytes) -> bool:
+    """A top-level comma with no space after it."""
+    depth = 0
+    for i, c in enumerate(body):
+        if c in b"([{":
+            depth += 1
+        elif c in b")]}":
+            depth -= 1
+        elif c == ord(",") and depth == 0 and i + 1 < len(body) and not body[i + 1:i + 2].isspace():
+            return True
+    return False
+
+
 def wrap(data: bytes, edits: list[Edit], width: int = WIDTH) -> list[Edit]:
     """Re-flow every edited parameter or argument list whose lines end up
     longer than *width* columns: one item after another, continuation lines
@@ -413,10 +426,12 @@ def wrap(data: bytes, edits: list[Edit], width: int = WIDTH) -> list[Edit]:
         le = len(data) if le < 0 else le
         inside = [e for e in out if ls <= e.start and e.end <= le]
         region = apply(data[ls:le], _shifted(inside, -ls))
-        if max(_width(line) for line in region.split(b"\n")) <= width:
-            continue
         inner = [e for e in inside if lp < e.start and e.end <= rp]
         body = apply(data[lp + 1:rp], _shifted(inner, -(lp + 1)))
+        # checkpatch errors on a line it is shown: `f(page,wbc)` gets its spaces when we touch it
+        tight = _tight_commas(body)
+        if max(_width(line) for line in region.split(b"\n")) <= width and not tight:
+            continue
         if re.search(rb'/\*|//|#|"|\'', body):
             continue  # comments, strings, preprocessor lines: leave the layout to a human
         items = _split_top(body)

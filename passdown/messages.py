@@ -124,15 +124,15 @@ class Writer:
     """Renders the message of each unit of a series."""
 
     def __init__(self, env: jinja2.Environment, plan: Plan, rule, prefix_of: Callable[[list[str]], str],
-                 command: str, signoff_line: str, stub: bool):
-        self.env, self.plan, self.rule = env, plan, rule
+                 command: str, signoff_line: str, stub: bool, base: str = ""):
+        self.env, self.plan, self.rule, self.base = env, plan, rule, base
         self.prefix_of, self.command, self.signoff, self.stub = prefix_of, command, signoff_line, stub
         self.field = f"{rule.field.struct}->{rule.field.member}"
 
     def _common(self, unit: Unit) -> dict:
         return dict(field=self.field, member=self.rule.field.member, helper=self.rule.helper.name,
                     predicate=self.rule.helper.predicate, param=self.rule.parameter.name, command=self.command,
-                    unit_id=unit.id, signoff=self.signoff, stub=self.stub)
+                    unit_id=unit.id, signoff=self.signoff, stub=self.stub, base=self.base)
 
     def render(self, unit: Unit, files: list[str]) -> Message:
         method = {"helper": self._helper, "sig": self._signature, "conv": self._conversion}[unit.kind]

@@ -98,6 +98,9 @@ def test_whole_corpus_plan_applied_builds_and_runs(tmp_path):
          b"\t\t\t\t       struct writeback_control *wbc, int flags)\n"),
         # already wrapped by hand, still fits: left as it is
         (b"int g(struct page *page,\n      int x)\n", b"int g(struct address_space *mapping, struct page *page,\n      int x)\n"),
+        # commas without spaces: spaced when the list is touched (checkpatch flags the whole line)
+        (b"\treturn block_write_full_page(page,get_block,wbc);\n",
+         b"\treturn block_write_full_page(struct address_space *mapping, page, get_block, wbc);\n"),
         # a comment inside the list: never re-flowed
         (b"static int a_rather_long_function_name(struct page *page /* locked */, struct writeback_control *wbc)\n",
          b"static int a_rather_long_function_name(struct address_space *mapping, struct page *page /* locked */, "
