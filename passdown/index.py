@@ -212,11 +212,14 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
                     covered.add(h.path)
 
     todo = [s for s in wanted if s not in have]
-    if need - covered:
-        todo += _orphan_header_owners(have, cache, keys, walkable, covered)
+    # The TUs to parse will walk again, most likely, the headers they read last time.
+    expected = {d for d in cache.deps_union(keys[s] for s in todo) if d.endswith(".h") and walkable(d)}
+    if need - covered - expected:
+        todo += _orphan_header_owners(have, cache, keys, walkable, covered | expected)
     for s in todo:
         have.pop(s, None)
     covered = {h.path for t in have.values() for h in t.headers if cache.current_sha(h.path) == h.sha}
+    covered.update(h.path for h in donated)
     t_validate = time.perf_counter()
 
     # Full facts of the cached TUs (full mode only).
@@ -276,6 +279,20 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
                         wanted_set.add(nxt)
                         if nxt in idx.skipped:
                             idx.skipped.remove(nxt)
+                # A header some TU read that none walked (its owner changed and no TU that was
+                # parsed reads it any more): one of its readers again.
+                missing = {d for d in cache.deps_union(keys[s] for s in results)
+                           if d.endswith(".h") and d not in covered and walkable(d)}
+                for src in sorted(results):
+                    if not missing:
+                        break
+                    hit = missing.intersection(cache.deps(keys[src]))
+                    if hit and src not in tried:
+                        pending.append(src)
+                        tried.add(src)
+                        missing -= hit
+                        if have.pop(src, None) is not None:
+                            idx.cached -= 1
     finally:
         try:
             os.unlink(log_path)

@@ -170,3 +170,14 @@ def test_a_narrower_run_borrows_header_facts_from_the_cache(tmp_path):
         assert one.parsed == 0, c.file
         if c.file.endswith(("a.c", "b.c")):
             assert ("include/page.h", 3) in uses(one)  # page.h's facts, whoever walked it
+
+
+def test_changing_the_owner_of_a_header_reparses_only_it(tmp_path):
+    tree = make_tree(tmp_path)
+    first = run(tree, tmp_path / "cache")
+    owner = next(t.source for t in first.tus if any(h.path.endswith("page.h") for h in t.headers))
+    path = tree / os.path.relpath(owner, tree)
+    touch(path, path.read_text() + "int extra_one(void);\n")
+    again = run(tree, tmp_path / "cache")
+    assert again.parsed == 1  # the owner walks page.h again; no other includer is parsed for it
+    assert ("include/page.h", 3) in uses(again)
