@@ -385,7 +385,11 @@ def select(
     scanner.save()
     if memo_path is not None:
         stats = {}
-        for p in consulted | main_set:
+        # The files read, and the directories they and the search path are in (a new header
+        # can change what an #include finds).
+        paths = consulted | main_set
+        paths |= {os.path.dirname(p) for p in paths} | set(graph.quote_dirs) | set(graph.angle_dirs)
+        for p in paths:
             st = scanner.stat(p)
             stats[p] = (st.st_mtime_ns, st.st_size) if st else None
         try:

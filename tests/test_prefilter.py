@@ -161,3 +161,15 @@ def test_ident_index_answers_which_files_mention_a_name(tmp_path):
     ix.save()
     again = idents.IdentIndex(tmp_path / "cache")
     assert again.entries.keys() == ix.entries.keys()
+
+
+def test_a_new_header_invalidates_the_remembered_selection(tmp_path):
+    tree = make_tree(tmp_path)
+    cmds = load(tree / "compile_commands.json")
+    (tmp_path / "cache").mkdir()
+    prefilter.select(tree, cmds, "mapping", [tree / "fs"], tmp_path / "cache")
+    # fs/page.h now shadows include/page.h for the quoted includes of fs/*.c
+    (tree / "fs" / "page.h").write_text("#define SHADOW(p) ((p)->mapping)\n")
+    again = prefilter.select(tree, cmds, "mapping", [tree / "fs"], tmp_path / "cache")
+    assert not again.stats.get("memo")
+    assert str(tree / "fs" / "page.h") in again.headers
