@@ -129,9 +129,11 @@ def cmd_prepare(args) -> int:
     return EXIT_OK
 
 
-def _index(args, ws: Workspace, whole_tree: bool = False):
+def _index(args, ws: Workspace, whole_tree: bool = False, uses_only: bool = False):
     """Index the TUs of the scope (or, for a plan, every TU: callers outside
-    the scope get the parameter too)."""
+    the scope get the parameter too).  *uses_only*: what a report of the
+    field's uses needs, no more (the TUs that cannot hold one are skipped and
+    the facts are light; see passdown/index.py)."""
     from . import index as index_mod
 
     if args.jobs < 1:
@@ -145,9 +147,10 @@ def _index(args, ws: Workspace, whole_tree: bool = False):
     progress = _progress(args, len(chosen))
     with progress as update:
         idx = index_mod.run(ws.tree, chosen, (args.field,), cache, jobs=args.jobs, exclude=ws.exclude(),
-                            progress=update)
+                            progress=update, uses_in=scope if uses_only else None)
+    skipped = f", {len(idx.skipped)} skipped by the prefilter" if idx.skipped else ""
     _say(args, f"indexed {len(idx.tus)} TUs ({idx.parsed} parsed, {idx.cached} from cache, "
-               f"{len(idx.failures)} with errors) in {idx.seconds:.1f}s")
+               f"{len(idx.failures)} with errors{skipped}) in {idx.seconds:.1f}s")
     return idx, scope, {c.file for c in commands}
 
 
@@ -184,7 +187,7 @@ def cmd_report(args) -> int:
         idx, scope, compiled = _index(args, ws, whole_tree=True)
         the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
     else:
-        idx, scope, compiled = _index(args, ws)
+        idx, scope, compiled = _index(args, ws, uses_only=True)
     rep = report.build(ws, idx, scope, args.field, compiled, the_plan)
     if args.format == "html":
         _emit(args, report.to_html(rep, graphviz=False if args.no_graphviz else None))

@@ -199,7 +199,8 @@ def run(ws: Workspace, scope: list[str] | None = None, spec: F.FieldSpec | None 
     chosen = commands if rule is not None else [c for c in commands if in_scope(c.file, paths)]
     if not chosen and any(not str(s).endswith(".c") for s in paths):
         chosen = commands  # headers only: every TU may include them
-    idx = index_mod.run(ws.tree, chosen, (spec,), ws.open_cache(), jobs=jobs, exclude=ws.exclude(), progress=progress)
+    idx = index_mod.run(ws.tree, chosen, (spec,), ws.open_cache(), jobs=jobs, exclude=ws.exclude(), progress=progress,
+                        uses_in=paths if rule is None else None)
     plan = plan_mod.make_plan(idx, rule, paths, ws.config()) if rule is not None else None
     return build(ws, idx, paths, spec, {c.file for c in commands}, plan)
 
@@ -317,6 +318,10 @@ def caveats(rep: Report, idx: Index, ws: Workspace) -> list[str]:
         first = next((d for d in t.diagnostics if d.severity in ("error", "fatal")), None)
         why = t.error or (f"{os.path.relpath(first.file, ws.tree) if first.file else '?'}:{first.line}: {first.message}" if first else "?")
         c.append(f"Parse failure in {ws.rel(t.source)}: {why}; uses in it may be incomplete.")
+    if getattr(idx, "skipped", None):
+        c.append(f"{len(idx.skipped)} TU(s) of the scope were not parsed: the token prefilter found no use of the "
+                 "field possible in their text (no member access, no macro that can expand to one); a header with "
+                 "one is analysed through one of its includers.")
     if idx.crashed:
         c.append(f"libclang crashed on {len(idx.crashed)} file(s): {', '.join(ws.rel(p) for p in idx.crashed)}.")
     c.append("Static inline functions in headers are analysed once, under the flags of the first file that "
