@@ -20,6 +20,7 @@ from . import edits as E
 from . import helpers, messages, patches, series
 from .errors import InputError
 from .index import Index
+from .maintainers import Maintainers
 from .plan import Plan
 from .rules import Rule
 
@@ -39,14 +40,6 @@ class Result:
 
 def default_branch(rule: Rule) -> str:
     return f"passdown/{rule.name}"
-
-
-def _owners(tree: Path):
-    try:
-        from .maintainers import Maintainers
-    except ImportError:  # pragma: no cover - the module ships with passdown
-        return None
-    return Maintainers.load(tree)
 
 
 class _Prefixes:
@@ -113,7 +106,7 @@ def run(repo: git.Repo, idx: Index, plan: Plan, rule: Rule, *, branch: str, base
         res.status = "empty"  # every read left is one a human must rewrite (see skipped)
         return res
     _check_sources(repo, base_sha, idx, es.files(), rule.helper.header)
-    owners = _owners(idx.tree)
+    owners = Maintainers.load(idx.tree)
     units = C.units(plan, es, _subsystem_of(owners))
     originals = {p: Path(p).read_bytes() for p in es.files()}
     header = helpers.render_header(rule, idx.tree, rule_dir)

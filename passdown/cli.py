@@ -179,13 +179,8 @@ def cmd_report(args) -> int:
     ws = Workspace.open(args.tree, args.build, args.cache)
     the_plan = None
     if args.after_plan:
-        from . import plan as plan_mod
-        from . import rules
-
-        rule, _ = rules.load(args.rule)
-        args.field = rule.spec
-        idx, scope, compiled = _index(args, ws, whole_tree=True)
-        the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
+        rule, _ = _load_rule(args)
+        idx, scope, compiled, the_plan = _planned(args, ws, rule)
     else:
         idx, scope, compiled = _index(args, ws, uses_only=True)
     rep = report.build(ws, idx, scope, args.field, compiled, the_plan)
@@ -226,42 +221,58 @@ def _report_compare(args) -> int:
     return EXIT_OK
 
 
-def cmd_plan(args) -> int:
-    from . import plan as plan_mod
+def _load_rule(args):
+    """The rule, whose field becomes the one indexed."""
     from . import rules
 
-    rule, _ = rules.load(args.rule)
+    rule, path = rules.load(args.rule)
     args.field = rule.spec
-    ws = Workspace.open(args.tree, args.build, args.cache)
+    return rule, path
+
+
+def _rule_scope(args, ws: Workspace, rule) -> None:
     if not args.scope:
         args.scope = [d for d in rule.scope.default if (ws.tree / d).exists()] or ["."]
-    idx, scope, _ = _index(args, ws, whole_tree=True)
-    p = plan_mod.make_plan(idx, rule, scope, ws.config())
+
+
+def _planned(args, ws: Workspace, rule):
+    """Every TU indexed (callers outside the scope get the parameter too), then the plan."""
+    from . import plan as plan_mod
+
+    idx, scope, compiled = _index(args, ws, whole_tree=True)
+    return idx, scope, compiled, plan_mod.make_plan(idx, rule, scope, ws.config())
+
+
+def cmd_plan(args) -> int:
+    from . import plan as plan_mod
+
+    rule, _ = _load_rule(args)
+    ws = Workspace.open(args.tree, args.build, args.cache)
+    _rule_scope(args, ws, rule)
+    p = _planned(args, ws, rule)[3]
     _emit(args, plan_mod.RENDERERS[args.format](p))
     return EXIT_OK
 
 
 def cmd_apply(args) -> int:
-    from . import apply as apply_mod
-    from . import plan as plan_mod
-    from . import rules, series
+    import git
 
-    rule, rule_path = rules.load(args.rule)
-    args.field = rule.spec
+    from . import apply as apply_mod
+    from . import series
+
+    rule, rule_path = _load_rule(args)
     ws = Workspace.open(args.tree, args.build, args.cache)
     repo = series.open_repo(ws.tree)
-    if not args.scope:
-        args.scope = [d for d in rule.scope.default if (ws.tree / d).exists()] or ["."]
+    _rule_scope(args, ws, rule)
     branch = args.branch or apply_mod.default_branch(rule)
     series.check_name(repo, branch)
     if not args.show:
         series.check_branch(repo, branch, force=True)  # checked out? refuse before the long part
     try:
         base = repo.commit(args.base).hexsha
-    except (ValueError, Exception):
+    except (ValueError, git.BadName, git.BadObject):
         raise InputError(f"--base {args.base} is not a commit of {ws.tree}; give a branch, tag or hash") from None
-    idx, scope, _ = _index(args, ws, whole_tree=True)
-    the_plan = plan_mod.make_plan(idx, rule, scope, ws.config())
+    idx, _, _, the_plan = _planned(args, ws, rule)
     # The base is named in the messages by a base-commit: line (checkpatch
     # wants any other hash written as commit <sha> ("subject")).
     command = " ".join(["passdown apply", f"--rule {args.rule or rule.name}", "--scope", *args.scope])

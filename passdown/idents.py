@@ -68,22 +68,26 @@ def scan_bytes(data: bytes) -> Scan:
     return Scan(tuple(includes), tuple(defines))
 
 
+def _load(path: Path | None) -> dict:
+    """A pickled (FORMAT, entries) cache; empty when missing, unreadable or of another format."""
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as fh, no_gc():
+            fmt, entries = pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        return {}
+    return entries if fmt == FORMAT else {}
+
+
 class Scanner:
     """Scans, cached on disk by (mtime, size) under ``<cache>/idents.pkl``."""
 
     def __init__(self, cache_dir: Path | None):
         self.path = cache_dir / "idents.pkl" if cache_dir else None
-        self.entries: dict[str, tuple[int, int, Scan]] = {}
+        self.entries: dict[str, tuple[int, int, Scan]] = _load(self.path)
         self.dirty = False
         self.scanned = 0  # files read this run
-        if self.path is not None:
-            try:
-                with open(self.path, "rb") as fh, no_gc():
-                    fmt, entries = pickle.load(fh)
-                if fmt == FORMAT:
-                    self.entries = entries
-            except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
-                pass
         self._stat: dict[str, os.stat_result | None] = {}
         self._listing: dict[str, set[str]] = {}
 
@@ -143,16 +147,8 @@ class IdentIndex:
 
     def __init__(self, cache_dir: Path | None):
         self.path = cache_dir / "idents-words.pkl" if cache_dir else None
-        self.entries: dict[str, tuple[int, int, frozenset[str]]] = {}
+        self.entries: dict[str, tuple[int, int, frozenset[str]]] = _load(self.path)
         self.dirty = False
-        if self.path is not None:
-            try:
-                with open(self.path, "rb") as fh, no_gc():
-                    fmt, entries = pickle.load(fh)
-                if fmt == FORMAT:
-                    self.entries = entries
-            except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
-                pass
 
     def words(self, path: str) -> frozenset[str]:
         try:
