@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
         _common(p)
         p.add_argument("--scope", nargs="+", metavar="PATH", help="files or directories (default: fs/ mm/)")
         p.add_argument("--field", type=_field, default=F.FieldSpec("page", "mapping"), help="STRUCT.MEMBER (default page.mapping)")
+        if name == "index":
+            p.add_argument("--all", action="store_true",
+                           help="every TU of the compile database, whatever the scope: the complete call graph")
         if name == "report":
             p.add_argument("--format", choices=("table", "json", "markdown", "cocci", "sarif", "html"), default="table",
                            help="table (default), json, markdown, cocci, sarif (SARIF 2.1.0), html (one self-contained "
@@ -56,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--after-plan", action="store_true",
                            help="mark each use converted or remaining under the plan (indexes the whole tree)")
             p.add_argument("--rule", help="rule for --after-plan (default page-mapping)")
+            p.add_argument("--all", action="store_true",
+                           help="--after-plan: index every TU first instead of parsing on demand")
             p.add_argument("--no-graphviz", action="store_true",
                            help="html: draw the chains with the built-in layout even when Graphviz is installed")
             g = p.add_mutually_exclusive_group()
@@ -72,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", nargs="+", metavar="PATH", help="where to look for uses (default: the rule's scope)")
     p.add_argument("--rule", help="rule name (rules/NAME.toml) or file (default page-mapping)")
     p.add_argument("--format", choices=("table", "json", "dot"), default="table")
+    p.add_argument("--all", action="store_true",
+                   help="index every TU of the compile database first (the default parses TUs as the demand "
+                        "reaches them; same plan, shorter unresolved list)")
     p.add_argument("-o", "--output", help="write to FILE instead of standard output")
 
     p = sub.add_parser("apply", help="write the plan as a branch of bisectable commits (and mail-ready patches)")
@@ -83,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", help="also write the series as patches with cover letters into this new directory")
     p.add_argument("--force", action="store_true", help="replace an existing branch")
     p.add_argument("--show", metavar="COMMIT", help="print one commit of the series as a patch; create nothing")
+    p.add_argument("--all", action="store_true", help="index every TU first instead of parsing on demand")
 
     p = sub.add_parser("graph", help="show callers or callees of a function, ops member or callback type")
     _common(p)
@@ -163,7 +172,7 @@ def cmd_index(args) -> int:
     from . import graph
 
     ws = Workspace.open(args.tree, args.build, args.cache)
-    idx, _, _ = _index(args, ws)
+    idx, _, _ = _index(args, ws, whole_tree=args.all)
     g = graph.build(idx)
     if args.verbose:
         for k, v in graph.stats(g).items():
@@ -236,11 +245,27 @@ def _rule_scope(args, ws: Workspace, rule) -> None:
 
 
 def _planned(args, ws: Workspace, rule):
-    """Every TU indexed (callers outside the scope get the parameter too), then the plan."""
+    """The plan and the facts it was made from.  By default the TUs are parsed
+    as the demand reaches them (passdown/lazy.py); with --all every TU of the
+    compile database is indexed first, as `passdown index` does."""
     from . import plan as plan_mod
 
-    idx, scope, compiled = _index(args, ws, whole_tree=True)
-    return idx, scope, compiled, plan_mod.make_plan(idx, rule, scope, ws.config())
+    if getattr(args, "all", False):
+        idx, scope, compiled = _index(args, ws, whole_tree=True)
+        return idx, scope, compiled, plan_mod.make_plan(idx, rule, scope, ws.config())
+    from . import lazy
+
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs} must be at least 1")
+    scope = ws.scope(args.scope or _default_scope(ws))
+    commands = ws.commands()
+    with _progress(args, len(commands)) as update:
+        idx, the_plan, rounds = lazy.make_plan(ws.tree, commands, rule, scope, ws.open_cache(), ws.config(),
+                                               jobs=args.jobs, exclude=ws.exclude(), progress=update,
+                                               log=(lambda m: _say(args, m)) if args.verbose else None)
+    _say(args, f"planned on demand: {len(idx.tus)} of {len(commands)} TUs in {len(rounds.added)} rounds "
+               f"({idx.parsed} parsed in the last, {len(idx.failures)} with errors) in {rounds.seconds:.1f}s")
+    return idx, scope, {c.file for c in commands}, the_plan
 
 
 def cmd_plan(args) -> int:

@@ -36,6 +36,9 @@ from .workspace import in_scope
 CONFIDENCE_ORDER = {"exact": 0, "derived": 1, "review": 2}
 _IDENTS = re.compile(r"[A-Za-z_]\w*")
 _FUNC_HEAD = re.compile(r"^(?:static\s+|inline\s+|extern\s+)*[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
+# Failure reasons that parsing more files can undo (a caller or a definition may
+# turn up); every other one is settled by the facts already seen.
+UNSETTLED_FAILURES = ("no source:", "no definition:")
 _EXPORT_HOLDER = re.compile(r"^var:(__ksymtab_|__UNIQUE_ID___addressable_|__addressable_)")
 
 
@@ -578,15 +581,39 @@ class _Planner:
                 return f"macro-generated: {self.name(usr)} is defined by macro {fn.macro}"
             if self.t.escapes.get(usr):
                 return f"address escapes: {self.name(usr)} is stored in {self._holder(self.t.escapes[usr][0])}, where calls cannot be traced"
+        for tok in self.g.tokens(root):
+            stopped = self._stopped_token(tok)
+            if stopped:
+                return f"stop rule: {stopped} has a signature core code fixes"
         has = [u for u in funcs if self.has_param(u)]
         if has and len(has) != len(funcs):
             return f"signatures disagree: {self.name(has[0])} already takes a {self.rule.parameter.type}, others do not"
         sites = self.group_sites(root)
         if not sites:
             return f"no source: {', '.join(self.name(u) for u in funcs[:3])} has no caller in the indexed tree and no mapping of its own"
+        for tok in self.g.tokens(root):
+            # An ops member or callback type never called in the indexed files is
+            # called from elsewhere (kernel/kthread.c runs every threadfn): those
+            # calls could not pass the mapping, whatever direct calls there are.
+            if tok[:2] in ("m:", "c:") and not self.t.sites.get(tok):
+                what = self._callback_type(tok[2:])[0] if tok.startswith("c:") else tok[2:]
+                return f"no source: {what} is not called in the indexed tree, only from elsewhere"
         for ff, call, _, _ in sites:
             if call.macro:
                 return f"call in macro: {self.idx.rel(ff.path)}:{call.line} calls it inside macro {call.macro}"
+        return None
+
+    def _stopped_token(self, tok: str) -> str | None:
+        kind, _, ref = tok.partition(":")
+        if kind == "m" and ref in self.rule.stop.members:
+            return ref
+        if kind == "c":
+            body = ref.removeprefix("callback:")
+            if "#" in body:
+                owner, _, i = body.rpartition("#")
+                body = f"{self.name(owner).split('@')[0]}#{i}"
+            if body in self.rule.stop.callbacks:
+                return body
         return None
 
     def _holder(self, holder: str) -> str:
@@ -750,7 +777,84 @@ class _Planner:
             if not new_failed:
                 break
             failed.update(new_failed)
+        self._seeds, self._failed = seeds, failed
         return self.build(seeds, remaining, demanded, failed)
+
+    # -- what a plan made on part of the tree still needs to see --------------------------
+    def wanted_names(self, suppliers: bool = True, unsettled: bool = True) -> dict[str, set[str] | None]:
+        """Identifiers whose every mention a complete plan must have seen
+        (after ``run``; for ``lazy.py``, which parses the files that spell
+        them), each with None, or the files (struct definitions) a file must
+        reach to use the name: an ops member's name means that member only
+        where its struct is visible.
+
+        Followed: every group demanded and not failed, and every group that
+        failed for a reason more files can undo ("no source", "no
+        definition"), but not the callers beyond a failed group: a group that
+        failed for good (its address escapes, a macro defines it...) fails
+        whatever its other callers do, and so does every group that needs it.
+        For each followed group: its functions, ops members and callback types
+        (calls, implementations, initialisers and declarations spell them),
+        the functions that take its callback types, and the callers whose own
+        source is a parameter (a caller elsewhere passing NULL makes that
+        parameter untrusted).  *unsettled* False leaves out the failed groups,
+        *suppliers* False those callers: a lazy planner asks for them once the
+        live demand has stopped growing, so that it looks less often for the
+        callers of groups that are about to fail anyway.
+        """
+        followed = self.demand(self._seeds, self._failed)
+        names: dict[str, set[str] | None] = {}
+        # A group that failed for a reason more files may undo is looked up itself
+        # (a caller or its definition may turn up), but the demand does not climb
+        # past it until it does; one that failed through a caller waits for that caller.
+        open_ = {r for r, why in self._failed.items()
+                 if unsettled and why.startswith(UNSETTLED_FAILURES) and " (through caller " not in why}
+        roots = set(followed) | open_
+        for _, _, fn in self._seeds if suppliers else ():
+            if self._param_source(fn):
+                roots.add(self.group_of(fn.usr))
+        for root in followed if suppliers else ():
+            for ff, call, via, target in self.group_sites(root):
+                caller = self.t.caller_def(call)
+                if caller is not None and (self._param_source(caller) or call.kind == "member"):
+                    roots.add(self.group_of(caller.usr))
+        for root in roots:
+            for tok in self.g.tokens(root):
+                where = None
+                if tok.startswith("m:"):
+                    # Only a file that sees the struct's definition can name its member.
+                    d = self.t.decls.get(("member", tok[2:]))
+                    where = d.file if d is not None else None
+                for n in self._spellings(tok):
+                    if where is None:
+                        names[n] = None
+                    elif names.get(n, ()) is not None:
+                        names.setdefault(n, set()).add(where)
+        return names
+
+    def _param_source(self, fn: F.Function) -> bool:
+        return any(self.rule.source_for(p.canonical) is not None for p in fn.params)
+
+    def _spellings(self, tok: str) -> set[str]:
+        kind, _, ref = tok.partition(":")
+        if kind == "f":
+            d = self.t.defs.get(ref)
+            return {d[1].name if d else ref.rsplit("@", 1)[-1]}
+        if kind == "m":
+            return {ref.rsplit(".", 1)[-1]}
+        # c:callback:TYPE (a typedef, shared tree-wide) or c:callback:OWNER#i (a plain
+        # function-pointer parameter of OWNER): the owner, or every function taking TYPE.
+        body = ref.removeprefix("callback:")
+        if "#" in body:
+            return self._spellings("f:" + body.rsplit("#", 1)[0])
+        takers = self._cache.get("takers")
+        if takers is None:
+            takers = self._cache["takers"] = defaultdict(set)
+            for _, fn in self.idx.functions():
+                for p in fn.params:
+                    if p.callback:
+                        takers[p.callback].add(fn.name)
+        return {body} | takers.get(body, set())
 
     # -- assembling the plan -------------------------------------------------------------
     def build(self, seeds, remaining, demanded: dict[str, str], failed: dict[str, str]) -> Plan:

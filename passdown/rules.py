@@ -115,6 +115,11 @@ class StopRule(_Model):
     functions: list[str] = []
     files: list[str] = []
     directories: list[str] = []
+    # Ops members ("struct.member") and callback types (a typedef name, or
+    # "function#N" for a plain function-pointer parameter) whose signature is
+    # fixed by core code: a group holding one cannot take the parameter.
+    members: list[str] = []
+    callbacks: list[str] = []
 
 
 class Rule(_Model):
@@ -135,8 +140,13 @@ class Rule(_Model):
 
     def source_for(self, canonical: str) -> SourceRule | None:
         """The source rule whose type matches a clang canonical type spelling."""
-        t = canonical.replace("const ", "").strip()
-        return next((s for s in self.source if s.type.replace("const ", "") == t), None)
+        table = self.__dict__.get("_by_type")
+        if table is None:  # asked ~1M times by a plan over fs/ + mm/: one dict lookup each
+            table = {}
+            for s in reversed(self.source):
+                table[s.type.replace("const ", "").strip()] = s
+            object.__setattr__(self, "_by_type", table)
+        return table.get(canonical.replace("const ", "").strip())
 
 
 def load(name_or_path: str | None = None) -> tuple[Rule, Path]:
