@@ -15,13 +15,31 @@ from .workspace import Workspace, in_scope
 DEFAULT_SCOPE = ("fs", "mm")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, several_configs: bool = False) -> None:
     p.add_argument("--tree", default=".", help="root of the kernel checkout (default: current directory)")
-    p.add_argument("--build", help="kbuild output directory holding compile_commands.json")
+    if several_configs:
+        # --build and --config share one list, so the order given is the configs' order.
+        p.add_argument("--build", dest="sides", action="append", type=_side("build"), metavar="DIR",
+                       help="kbuild output directory holding compile_commands.json; give several (or add --config) "
+                            "to merge configs: each use says under which it was analysed")
+        p.add_argument("--config", dest="sides", action="append", type=_side("config"), metavar="[ARCH:]NAME",
+                       help="a config to analyse: allmodconfig, defconfig or a .config FILE, optionally for another "
+                            "arch (arm64:defconfig); prepared under the cache directory when it is not yet. "
+                            "Repeatable, merged with the --build ones")
+    else:
+        p.add_argument("--build", help="kbuild output directory holding compile_commands.json")
     p.add_argument("--cache", help="cache directory (default: a per-tree directory under $XDG_CACHE_HOME/passdown)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     p.add_argument("-v", "--verbose", action="store_true", help="say what is happening")
+
+
+def _side(kind: str):
+    def make(value: str) -> tuple[str, str]:
+        return (kind, value)
+
+    make.__name__ = kind
+    return make
 
 
 def _field(text: str) -> F.FieldSpec:
@@ -45,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
     for name, help_ in (("index", "parse the scope and cache its facts"),
                         ("report", "list every use of the field in the scope")):
         p = sub.add_parser(name, help=help_)
-        _common(p)
+        _common(p, several_configs=name == "report")
         p.add_argument("--scope", nargs="+", metavar="PATH", help="files or directories (default: fs/ mm/)")
         p.add_argument("--field", type=_field, default=F.FieldSpec("page", "mapping"), help="STRUCT.MEMBER (default page.mapping)")
         if name == "index":
@@ -183,8 +201,17 @@ def cmd_index(args) -> int:
 def cmd_report(args) -> int:
     from . import report
 
+    sides = args.sides or []
+    one_build = len(sides) == 1 and sides[0][0] == "build"
+    args.build = sides[0][1] if one_build else None
     if args.diff or args.against:
+        if sides and not one_build:
+            print("passdown: error: --diff/--against compare one config: give at most one --build and no --config",
+                  file=sys.stderr)
+            return EXIT_USAGE
         return _report_compare(args)
+    if sides and not one_build:
+        return _report_configs(args, sides)
     ws = Workspace.open(args.tree, args.build, args.cache)
     the_plan = None
     if args.after_plan:
@@ -193,6 +220,26 @@ def cmd_report(args) -> int:
     else:
         idx, scope, compiled = _index(args, ws, uses_only=True)
     rep = report.build(ws, idx, scope, args.field, compiled, the_plan)
+    if args.format == "html":
+        _emit(args, report.to_html(rep, graphviz=False if args.no_graphviz else None))
+    else:
+        _emit(args, report.RENDERERS[args.format](rep))
+    return EXIT_OK
+
+
+def _report_configs(args, sides: list[tuple[str, str]]) -> int:
+    """report --build B1 --build B2 / --config [ARCH:]NAME ...: the report of
+    each config, merged into one (passdown/merge.py)."""
+    from . import report
+
+    if args.after_plan:
+        print("passdown: error: --after-plan plans under one config: give one --build", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs} must be at least 1")
+    workspaces = report.open_configs(args.tree, sides, args.cache, scope=args.scope, jobs=args.jobs,
+                                     log=(lambda m: _say(args, m)) if args.verbose else None)
+    rep = report.run_configs(workspaces, args.scope, args.field, jobs=args.jobs, log=lambda m: _say(args, m))
     if args.format == "html":
         _emit(args, report.to_html(rep, graphviz=False if args.no_graphviz else None))
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from . import svg
+from .report import configs_text
 from .classify import CATEGORIES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -69,4 +70,4 @@ def render(rep, graphviz: bool | None = None) -> str:
     return _env().get_template("report.html.j2").render(
         rep=rep, s=s, uses=uses, chart=svg.bars(rows, colour, title=title) if rows else "",
         legend=[(seg, colour[seg]) for seg in segments], categories=CATEGORIES,
-        groups=list(s["by_subsystem"].items()))
+        groups=list(s["by_subsystem"].items()), configs_text=configs_text)

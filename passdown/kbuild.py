@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -94,6 +95,33 @@ def is_kernel_tree(tree: Path) -> bool:
                 and (tree / "arch").is_dir() and (tree / "scripts" / "Kbuild.include").is_file())
     except OSError:
         return False
+
+
+# `uname -m` -> kbuild SRCARCH of the host: an arch other than the host's needs a cross compiler.
+_HOST_SRCARCH = {"x86_64": "x86", "i686": "x86", "i386": "x86", "aarch64": "arm64", "armv7l": "arm",
+                 "riscv64": "riscv", "ppc64le": "powerpc", "ppc64": "powerpc", "s390x": "s390"}
+
+
+def cross_compile(arch: str, *, which: Callable[[str], str | None] = shutil.which,
+                  machine: str | None = None, environ: dict | None = None) -> str | None:
+    """kbuild's ``CROSS_COMPILE=`` for *arch*: None on a host of that arch; the
+    environment's when set; else the Debian cross compiler's prefix
+    (``aarch64-linux-gnu-``) when it is installed.  ToolError naming the package
+    otherwise."""
+    environ = os.environ if environ is None else environ
+    if environ.get("CROSS_COMPILE"):
+        return environ["CROSS_COMPILE"]
+    host = _HOST_SRCARCH.get(machine or platform.machine())
+    if host == srcarch(arch):
+        return None
+    from .compdb import ARCH_TARGETS
+
+    triple = ARCH_TARGETS.get(arch)
+    if triple and which(f"{triple}-gcc"):
+        return f"{triple}-"
+    pkg = f"gcc-{triple}" if triple else "a cross gcc for it"
+    raise ToolError(f"arch {arch} is not this machine's: kbuild's prepare needs a cross compiler "
+                    f"(Debian/Ubuntu: apt-get install {pkg}), or set CROSS_COMPILE")
 
 
 def srcarch(arch: str) -> str:
@@ -467,6 +495,7 @@ class _Runner:
     build: Path
     arch: str
     log: Callable[[str], None]
+    cross: str | None = None  # CROSS_COMPILE= (another arch than the host's)
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -479,7 +508,8 @@ class _Runner:
         self.env = env
 
     def make_argv(self, out: Path, *args: str) -> list[str]:
-        return ["make", "-C", str(self.tree), f"O={out}", f"ARCH={self.arch}", *args]
+        cross = [f"CROSS_COMPILE={self.cross}"] if self.cross else []
+        return ["make", "-C", str(self.tree), f"O={out}", f"ARCH={self.arch}", *cross, *args]
 
     def run(self, argv: list[str], logfile: Path, *, what: str, append: bool = True) -> None:
         self.log(f"running {' '.join(shlex.quote(a) for a in argv)}")
@@ -634,6 +664,7 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
     config_id = str(config_path) if config_path else config
     config_sha = _sha256(config_path) if config_path else None
     check_tools()
+    cross = cross_compile(arch)
 
     try:
         build.mkdir(parents=True, exist_ok=True)
@@ -644,7 +675,70 @@ def prepare(tree: Path, build: Path, *, config: str = "allmodconfig", arch: str 
 
     with _locked(build, log):
         return _prepare_locked(tree, build, config_id=config_id, config_sha=config_sha, kind=kind,
-                               config_path=config_path, arch=arch, dirs=dirs, jobs=jobs, log=log)
+                               config_path=config_path, arch=arch, dirs=dirs, jobs=jobs, log=log, cross=cross)
+
+
+def parse_config_spec(spec: str, default_arch: str = "x86_64") -> tuple[str, str]:
+    """``report --config``'s ``[ARCH:]NAME``: ``arm64:defconfig`` -> ("arm64", "defconfig");
+    ``allmodconfig`` -> (default_arch, "allmodconfig"); a file path stays whole."""
+    arch, sep, name = spec.partition(":")
+    if sep and name and re.fullmatch(r"[A-Za-z0-9_]+", arch):
+        return arch, name
+    return default_arch, spec
+
+
+def config_build_dir(cache: Path, arch: str, config: str, *, tree: Path | None = None) -> Path:
+    """Where ``report --config [ARCH:]NAME`` prepares: ``<cache>/build-<arch>-<name>``
+    (a config file: its base name and a digest of its path), or ``<cache>/build``
+    when ``passdown prepare`` (no ``--build``) already prepared this config there."""
+    cache = Path(cache)
+    kind, path = config_kind(config)
+    config_id = str(path) if path else config
+    meta = read_prepare_meta(cache / "build")
+    if (meta and meta.get("config") == config_id and meta.get("arch") == arch
+            and (tree is None or meta.get("tree") == str(Path(tree).resolve()))):
+        return cache / "build"
+    if kind == "file":
+        name = f"{path.name}-{hashlib.blake2b(str(path).encode(), digest_size=4).hexdigest()}"
+    else:
+        name = config
+    return cache / f"build-{arch}-{re.sub(r'[^A-Za-z0-9_.+-]+', '-', name)}"
+
+
+def dirs_for_scope(tree: Path, scope: Sequence[str] | None, default: Sequence[str] = ("fs", "mm")) -> list[str]:
+    """The directories to prepare for a report's scope: each scope path's
+    directory (a file's parent); headers' directories (include/, arch/*/include)
+    and the tree itself stand for the default (fs/, mm/): their uses are seen
+    through the TUs that include them."""
+    tree = Path(tree).resolve()
+    out: list[str] = []
+    for s in scope or ():
+        full = (tree / s).resolve()
+        if full.is_file():
+            full = full.parent
+        if not full.is_relative_to(tree) or full == tree:
+            continue
+        rel = full.relative_to(tree).as_posix()
+        if rel.split("/")[0] == "include" or "/include" in f"/{rel}" and rel.startswith("arch/"):
+            continue
+        out.append(rel)
+    return _outermost(out) if out else [d for d in default if (tree / d).is_dir()]
+
+
+def ensure_prepared(tree: Path, build: Path, *, config: str, arch: str, dirs: Sequence[str], jobs: int | None = None,
+                    log: Callable[[str], None] | None = None) -> PrepareResult | None:
+    """``prepare()`` unless *build* already holds compile commands of this
+    config, arch and tree covering *dirs* (then None: nothing was run)."""
+    tree = Path(tree).resolve()
+    kind, path = config_kind(config)
+    meta = read_prepare_meta(build)
+    have = (meta or {}).get("dirs") or []
+    if (meta and meta.get("config") == (str(path) if path else config) and meta.get("arch") == arch
+            and meta.get("tree") == str(tree) and (Path(build) / COMPDB_NAME).is_file()
+            and (path is None or meta.get("config_sha") == _sha256(path))
+            and all(any(d == h or d.startswith(h + "/") for h in have) for d in dirs)):
+        return None
+    return prepare(tree, build, config=config, arch=arch, dirs=dirs, jobs=jobs, log=log)
 
 
 @contextlib.contextmanager
@@ -664,8 +758,8 @@ def _locked(build: Path, log: Callable[[str], None]) -> Iterator[None]:
 
 def _prepare_locked(tree: Path, build: Path, *, config_id: str, config_sha: str | None, kind: str,
                     config_path: Path | None, arch: str, dirs: list[str], jobs: int,
-                    log: Callable[[str], None]) -> PrepareResult:
-    runner = _Runner(tree, build, arch, log)
+                    log: Callable[[str], None], cross: str | None = None) -> PrepareResult:
+    runner = _Runner(tree, build, arch, log, cross)
     meta = read_prepare_meta(build)
     dot_config = build / ".config"
     reused = bool(

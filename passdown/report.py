@@ -12,6 +12,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from . import facts as F
 from .index import Index
@@ -50,6 +51,10 @@ class Use:
     subsystem_tree: str = ""
     subsystem_list: str = ""
     chain: tuple = ()  # converted uses: chains.Edge tuples, the mapping's way to the use
+    # several configs merged (merge.py): the configs that analysed the use, and those that
+    # listed its place as not analysed (#if'd out, not compiled); () in a one-config report
+    configs: tuple[str, ...] = ()
+    skipped_in: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
@@ -70,6 +75,14 @@ class Report:
     maintainers: str | None = None  # the MAINTAINERS file used, relative to the tree
     # (file, line) -> (first line number, source lines around the use): for html
     snippets: dict = field(default_factory=dict, repr=False)
+    # several configs merged (merge.py): one dict per config (label, config, arch, counts)
+    configs: list[dict] = field(default_factory=list)
+    # the scope's files this config analysed (relative): for merge.py, not rendered
+    analysed_files: frozenset = field(default_factory=frozenset, repr=False, compare=False)
+
+    @property
+    def merged(self) -> bool:
+        return len(self.configs) > 1
 
     def summary(self) -> dict:
         analysed = [u for u in self.uses if u.access is not None]
@@ -90,7 +103,19 @@ class Report:
             "folio_in_reach": sum(bool(u.folio) for u in self.uses),
             "by_subsystem": self.by_group(),
             "tus": self.tus,
-        }
+        } | ({"by_config": self.by_config()} if self.merged else {})
+
+    def by_config(self) -> dict[str, dict]:
+        """Per config merged: uses it analysed, those no other config analysed, and the
+        places it listed as not analysed; plus how many uses every config analysed."""
+        n = len(self.configs)
+        out = {c["label"]: {"analysed": sum(c["label"] in u.configs for u in self.uses),
+                            "only_here": sum(u.configs == (c["label"],) for u in self.uses),
+                            "not_analysed_here": sum(c["label"] in u.skipped_in for u in self.uses)}
+               for c in self.configs}
+        out["every config"] = {"analysed": sum(len(u.configs) == n for u in self.uses)}
+        out["no config"] = {"listed": sum(not u.configs for u in self.uses)}
+        return out
 
     def by_group(self) -> dict[str, dict]:
         """Per subsystem (or directory): counts by status and access kind, with owners."""
@@ -169,7 +194,8 @@ def build(ws: Workspace, idx: Index, scope, spec: F.FieldSpec, compiled: set[str
     uses = annotate(uses, ws, idx, usrs, plan, owners)
     tus = {"total": len(idx.tus), "parsed": idx.parsed, "cached": idx.cached, "failed": len(idx.failures)}
     rep = Report(ws.tree.name, ws.config(), str(spec), [ws.rel(s) for s in scope], uses, tus, planned=plan is not None,
-                 maintainers="MAINTAINERS" if owners is not None else None)
+                 maintainers="MAINTAINERS" if owners is not None else None,
+                 analysed_files=frozenset(ws.rel(p) for p in idx.files if in_scope(p, scope)))
     for u in uses:
         lines = source_lines(str(ws.tree / u.file))
         first = max(1, u.line - SNIPPET_CONTEXT)
@@ -203,6 +229,62 @@ def run(ws: Workspace, scope: list[str] | None = None, spec: F.FieldSpec | None 
                         uses_in=paths if rule is None else None)
     plan = plan_mod.make_plan(idx, rule, paths, ws.config()) if rule is not None else None
     return build(ws, idx, paths, spec, {c.file for c in commands}, plan)
+
+
+def open_configs(tree, sides: list[tuple[str, str]], cache=None, *, scope: list[str] | None = None,
+                 jobs: int = 1, log=None) -> list[tuple[str, Workspace]]:
+    """One Workspace per config, labelled, in the order given (``report
+    --build B1 --build B2 --config arm64:defconfig``).
+
+    *sides*: ``("build", DIR)`` for a prepared build directory (or the tree
+    itself: its own compile commands), ``("config", "[ARCH:]NAME")`` for a
+    config prepared, when it is not yet, into ``<cache>/build-<arch>-<name>``
+    (for the scope's directories).  The first config uses the cache directory
+    itself, as a one-config run does (its warm entries serve both); each other
+    one ``<cache>/configs/<label>``: a header's facts come from the first TU
+    that walks it, which must be one of the same config."""
+    from . import kbuild
+    from . import merge
+    from .cache import default_dir
+
+    t = Path(tree).resolve()
+    base = Path(cache).resolve() if cache else default_dir(t)
+    builds: list[Path | None] = []
+    for kind, value in sides:
+        if kind == "build":
+            b = Path(value).resolve()
+            builds.append(None if b == t else b)
+        elif kind == "config":
+            arch, name = kbuild.parse_config_spec(value)
+            b = kbuild.config_build_dir(base, arch, name, tree=t)
+            kbuild.ensure_prepared(t, b, config=name, arch=arch, dirs=kbuild.dirs_for_scope(t, scope), jobs=jobs,
+                                   log=log)
+            builds.append(b)
+        else:
+            raise ValueError(f"unknown config side {kind!r}")
+    wss = [Workspace.open(t, b, base) for b in builds]
+    labels = merge.unique_labels([merge.config_label(ws.meta(), ws.build, ws.tree) for ws in wss])
+    for i, (label, ws) in enumerate(zip(labels, wss)):
+        if i:
+            ws.cache_dir = base / "configs" / merge.slug(label)
+    return list(zip(labels, wss))
+
+
+def run_configs(workspaces: list[tuple[str, Workspace]], scope: list[str] | None = None,
+                spec: F.FieldSpec | None = None, *, jobs: int = 1, progress=None, log=None) -> Report:
+    """``run`` once per config, then one merged report (``merge.merge``); with
+    one config, that config's report as it is."""
+    from . import merge
+
+    sides = []
+    for label, ws in workspaces:
+        rep = run(ws, scope, spec, jobs=jobs, progress=progress)
+        if log:
+            analysed = sum(u.access is not None for u in rep.uses)
+            log(f"{label}: {analysed} uses analysed, {len(rep.uses) - analysed} not analysed; TUs {rep.tus['total']} "
+                f"({rep.tus['parsed']} parsed, {rep.tus['cached']} cached, {rep.tus['failed']} failed)")
+        sides.append((label, rep))
+    return merge.merge(sides)
 
 
 SNIPPET_CONTEXT = 3  # lines either side of a use in the html report
@@ -334,15 +416,23 @@ def caveats(rep: Report, idx: Index, ws: Workspace) -> list[str]:
 # -- renderings ---------------------------------------------------------------------
 
 
+def _use_dict(u: Use, merged: bool) -> dict:
+    d = asdict(u)
+    if not merged:  # a one-config report is what it always was
+        del d["configs"], d["skipped_in"]
+    return d
+
+
 def to_json(rep: Report) -> str:
     data = {
         "tree": rep.tree,
         "config": rep.config,
+        **({"configs": rep.configs} if rep.merged else {}),
         "field": rep.field,
         "scope": rep.scope,
         "planned": rep.planned,
         "maintainers": rep.maintainers,
-        "uses": [asdict(u) for u in rep.uses],
+        "uses": [_use_dict(u, rep.merged) for u in rep.uses],
         "summary": rep.summary(),
         "caveats": rep.caveats,
     }
@@ -358,18 +448,31 @@ def from_json(text: str) -> Report:
         u = {k: v for k, v in u.items() if k in names}
         u["folio"] = tuple(u.get("folio", ()))
         u["chain"] = tuple(tuple(e) for e in u.get("chain", ()))
+        u["configs"] = tuple(u.get("configs", ()))
+        u["skipped_in"] = tuple(u.get("skipped_in", ()))
         uses.append(Use(**u))
     return Report(data["tree"], data["config"], data["field"], data["scope"], uses, data["summary"].get("tus", {}),
-                  data["caveats"], data.get("planned", False), data.get("maintainers"))
+                  data["caveats"], data.get("planned", False), data.get("maintainers"), configs=data.get("configs", []))
 
 
 def _what(u: Use) -> str:
     return {"compare": "compared", "read": "read", "write": "written", "address": "address taken"}.get(u.kind or "", "")
 
 
-def _describe(u: Use, member: str) -> str:
+def configs_text(rep: Report, u: Use) -> str:
+    """Merged reports: the configs a use was analysed under ("all", "none", or the labels)."""
+    if not rep.merged:
+        return ""
+    if len(u.configs) == len(rep.configs):
+        return "all"
+    return ", ".join(u.configs) or "none"
+
+
+def _describe(u: Use, member: str, rep: Report | None = None) -> str:
     if u.access is None:
         return f"{member} {u.reason}"
+    if rep is not None and rep.merged and len(u.configs) < len(rep.configs):
+        return _describe(u, member) + f" [analysed under {', '.join(u.configs)} only]"
     where = f" in {u.function}()" if u.function else " at file scope"
     via = f" through macro {u.macro}" if u.macro else ""
     text = f"{member} {_what(u)}{where}{via}"
@@ -384,7 +487,7 @@ def _describe(u: Use, member: str) -> str:
 
 def to_cocci(rep: Report) -> str:
     # coccicheck prints 0-based columns.
-    out = [f"{u.file}:{u.line}:{u.column - 1}-{u.end_column - 1}: {_describe(u, rep.field)}" for u in rep.uses]
+    out = [f"{u.file}:{u.line}:{u.column - 1}-{u.end_column - 1}: {_describe(u, rep.field, rep)}" for u in rep.uses]
     out += [f"# caveat: {c}" for c in rep.caveats]
     return "\n".join(out) + "\n"
 
@@ -413,14 +516,24 @@ def _md(text: str) -> str:
 def to_markdown(rep: Report) -> str:
     s = rep.summary()
     statuses = [k for k in STATUS_COLUMNS if k in s["by_status"]]
+    configs = ("Configs: " + ", ".join(f"{c['label']} ({c['arch']})" for c in rep.configs) if rep.merged
+               else f"Config: {rep.config['config']} ({rep.config['arch']})")
     out = [f"# {rep.field} uses in {rep.tree}", "",
-           f"Config: {rep.config['config']} ({rep.config['arch']}). Scope: {' '.join(rep.scope)}. "
+           f"{configs}. Scope: {' '.join(rep.scope)}. "
            f"Owners: {rep.maintainers or 'no MAINTAINERS file (grouped by directory)'}.", "",
            f"{s['analysed']} analysed uses in {s['files']} files "
            f"({', '.join(f'{k}: {v}' for k, v in s['by_kind'].items())}), "
            f"{s['not_analysed']} not analysed; {s['folio_in_reach']} with a struct folio in reach"
-           + (f"; {', '.join(f'{k}: {v}' for k, v in s['by_status'].items())}" if rep.planned else "") + ".", "",
-           "## By subsystem", "",
+           + (f"; {', '.join(f'{k}: {v}' for k, v in s['by_status'].items())}" if rep.planned else "") + ".", ""]
+    if rep.merged:
+        bc = s["by_config"]
+        out += ["## By config", "", "| config | arch | compile commands | analysed | only under it | "
+                "listed as not analysed under it |", "|---|---|---|---:|---:|---:|"]
+        out += [f"| {_md(c['label'])} | {c['arch']} | `{c['compile_commands']}` | {bc[c['label']]['analysed']} | "
+                f"{bc[c['label']]['only_here']} | {bc[c['label']]['not_analysed_here']} |" for c in rep.configs]
+        out += ["", f"{bc['every config']['analysed']} uses analysed under every config; {bc['no config']['listed']} "
+                "under none (listed from the skipped ranges and the files no config compiles).", ""]
+    out += ["## By subsystem", "",
            "| subsystem | status | uses | " + " | ".join(statuses) + " | read | write | compare | address |",
            "|---|---|---:|" + "---:|" * (len(statuses) + 4)]
     for name, g in s["by_subsystem"].items():
@@ -445,13 +558,16 @@ def to_markdown(rep: Report) -> str:
         owner = f" — {u0.subsystem_status}" if u0.subsystem_status else ""
         owner += f", {u0.subsystem_list}" if u0.subsystem_list else ""
         owner += f", tree `{u0.subsystem_tree}`" if u0.subsystem_tree else ""
+        cfg_head, cfg_rule = (" configs |", "---|") if rep.merged else ("", "")
         out += ["", f"### {name} ({len(uses)}){owner}", "",
-                "| file:line | function | kind | category | folio | status | hint |", "|---|---|---|---|---|---|---|"]
+                f"| file:line | function | kind | category | folio | status |{cfg_head} hint |",
+                f"|---|---|---|---|---|---|{cfg_rule}---|"]
         for u in uses:
             kind = (u.kind or "") + (f" via {u.macro}" if u.macro else "")
             status = u.status + (f" — {u.reason}" if u.reason else "")
+            cfg = f" {_md(configs_text(rep, u))} |" if rep.merged else ""
             out.append(f"| `{u.file}:{u.line}` | {u.function or ''} | {kind} | {u.category} | "
-                       f"{_md('; '.join(u.folio))} | {_md(status)} | {_md(u.hint)} |")
+                       f"{_md('; '.join(u.folio))} | {_md(status)} |{cfg} {_md(u.hint)} |")
     out += ["", "## Caveats", ""] + [f"- {c}" for c in rep.caveats]
     return "\n".join(out) + "\n"
 
@@ -468,11 +584,12 @@ def to_table(rep: Report, width: int | None = None) -> str:
         owner = ", ".join(x for x in (u0.subsystem_status, u0.subsystem_list) if x)
         t = Table(title=f"{name} ({len(uses)})" + (f" [{owner}]" if owner else ""), title_justify="left",
                   show_edge=False, pad_edge=False)
-        for col in ("file:line", "function", "kind", "category", "status"):
+        for col in ("file:line", "function", "kind", "category", "status") + (("configs",) if rep.merged else ()):
             t.add_column(col)
         for u in uses:
             kind = (u.kind or "-") + (f" ({u.macro})" if u.macro else "") + (" folio" if u.folio else "")
-            t.add_row(f"{u.file}:{u.line}", u.function or "-", kind, u.category, _status_text(u))
+            t.add_row(f"{u.file}:{u.line}", u.function or "-", kind, u.category, _status_text(u),
+                      *((configs_text(rep, u),) if rep.merged else ()))
         console.print(t)
         console.print()
     statuses = [k for k in STATUS_COLUMNS if k in s["by_status"]]
@@ -489,6 +606,11 @@ def to_table(rep: Report, width: int | None = None) -> str:
                    str(s["folio_in_reach"]))
     console.print(totals)
     console.print(f"\nBy category: {', '.join(f'{k} {v}' for k, v in s['by_category'].items())}")
+    if rep.merged:
+        bc = s["by_config"]
+        console.print("By config: " + ", ".join(
+            f"{c['label']} {bc[c['label']]['analysed']} analysed ({bc[c['label']]['only_here']} only there)"
+            for c in rep.configs) + f"; every config {bc['every config']['analysed']}, none {bc['no config']['listed']}")
     if s["by_reason"]:
         console.print(f"By reason: {', '.join(f'{k} {v}' for k, v in sorted(s['by_reason'].items(), key=lambda kv: (-kv[1], kv[0])))}")
     console.print(f"\n{s['analysed']} analysed ({', '.join(f'{k} {v}' for k, v in s['by_kind'].items())}), "

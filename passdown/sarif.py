@@ -7,7 +7,8 @@ merely analysed use a ``note``.  Locations are relative to the tree
 checked out; each result carries a ``partialFingerprints`` entry built from
 file, function and source line (not the line number), so a viewer tracks a use
 across revisions the way ``report --diff`` does.  The classification goes in
-each result's ``properties``; the caveats are the invocation's
+each result's ``properties`` (with, when several configs were merged, the
+configs that analysed the use and those that skipped it); the caveats are the invocation's
 ``toolExecutionNotifications`` and the run's ``properties.caveats``.
 """
 
@@ -36,12 +37,14 @@ def _fingerprint(u) -> str:
     return hashlib.sha256(f"{u.file}\0{u.function or ''}\0{text}".encode()).hexdigest()[:32]
 
 
-def _message(u, field: str) -> str:
+def _message(u, field: str, n_configs: int = 0) -> str:
     where = f"in {u.function}()" if u.function else "at file scope" if u.access else "(not analysed)"
     what = {"compare": "compared", "read": "read", "write": "written", "address": "address taken"}.get(u.kind or "", "found")
     parts = [f"{field} {what} {where}"]
     if u.status in ("converted", "remaining", "not-analysed") and u.reason:
         parts.append(f"{u.status}: {u.reason}")
+    if n_configs > 1 and u.configs and len(u.configs) < n_configs:
+        parts.append(f"analysed under {', '.join(u.configs)} only")
     if u.folio:
         parts.append(f"struct folio in reach: {', '.join(u.folio)}")
     if u.hint:
@@ -71,7 +74,7 @@ def to_sarif(rep) -> str:
             "ruleIndex": index[rid],
             "level": _level(u.status),
             "kind": "review" if _level(u.status) == "warning" else "informational",
-            "message": {"text": _message(u, rep.field)},
+            "message": {"text": _message(u, rep.field, len(rep.configs))},
             "locations": [{
                 "physicalLocation": {
                     "artifactLocation": {"uri": u.file, "uriBaseId": "SRCROOT"},
@@ -87,6 +90,7 @@ def to_sarif(rep) -> str:
                 "hint": u.hint, "subsystem": u.subsystem, "subsystemStatus": u.subsystem_status,
                 "subsystemTree": u.subsystem_tree, "subsystemList": u.subsystem_list,
                 "chain": [list(e) for e in u.chain],
+                **({"configs": list(u.configs), "skippedIn": list(u.skipped_in)} if rep.merged else {}),
             },
         })
     log = {
@@ -102,7 +106,7 @@ def to_sarif(rep) -> str:
             "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": {"tree": rep.tree, "field": rep.field, "scope": rep.scope, "config": rep.config,
-                           "planned": rep.planned, "caveats": rep.caveats},
+                           **({"configs": rep.configs} if rep.merged else {}), "planned": rep.planned, "caveats": rep.caveats},
         }],
     }
     return json.dumps(log, indent=2) + "\n"
