@@ -11,7 +11,7 @@ tree) and peak RSS (the sum over the process tree, sampled every 0.1 s):
           coccicheck passes it, once per scope directory;
   passdown report over the scope: cold (empty cache), warm (nothing changed),
           after changing one .c file, after changing one widely included header;
-  passdown plan over the scope: cold (its own empty cache), warm.
+  passdown plan over the scope: cold (its own empty cache), warm; on demand (the default) and --all.
 
 and prints one table with the ratio of each passdown run to the spatch time of
 the same run, then compares the (file, line) sets of spatch and of the cold
@@ -46,7 +46,8 @@ import procwatch  # noqa: E402
 
 REPO = HERE.parent
 COCCI = HERE / "page_mapping.cocci"
-SUMMARY = re.compile(r"indexed (\d+) TUs \((\d+) parsed, (\d+) from cache, (\d+) with errors(?:, (\d+) skipped[^)]*)?\)")
+SUMMARY = re.compile(r"(?:indexed|planned on demand:) (\d+)(?: of \d+)? TUs \((\d+) parsed, (\d+) from cache, "
+                     r"(\d+) with errors(?:, (\d+) skipped[^)]*)?\)")
 SKIPPED = re.compile(r"(\d+) TUs? skipped")
 
 
@@ -215,6 +216,17 @@ def changed(path: Path):
     return _Ctx()
 
 
+def _same_plan(a: Path, b: Path) -> str:
+    """Do two plans agree on everything but the unresolved list (which the lazy one shortens)?"""
+    x, y = json.loads(a.read_text()), json.loads(b.read_text())
+    keys = ("functions", "members", "groups", "callback_types", "call_sites", "local_copies", "conversions")
+    differ = [k for k in keys if x[k] != y[k]]
+    rem = {(u["file"], u["line"]) for u in x["remaining"]} == {(u["file"], u["line"]) for u in y["remaining"]}
+    if differ or not rem:
+        return f"DIFFERENT ({', '.join(differ + ([] if rem else ['remaining']))})"
+    return f"same plan ({len(x['functions'])} functions, {len(x['conversions'])} conversions, {len(x['remaining'])} remaining)"
+
+
 def analysed(report: dict) -> set[tuple[str, int]]:
     return {(u["file"], u["line"]) for u in report.get("uses", []) if u.get("status") == "analysed"}
 
@@ -284,6 +296,17 @@ def main() -> int:
         rows.append(row)
         row, _ = run_passdown("plan warm", "plan", tree, build, cache, args.scope, args.jobs, work / "plan-warm.json")
         rows.append(row)
+        # The same plan from every TU of the compile database (indexed first, not on demand).
+        cache = work / "cache-plan-all"
+        shutil.rmtree(cache, ignore_errors=True)
+        row, _ = run_passdown("plan --all cold", "plan", tree, build, cache, args.scope, args.jobs,
+                              work / "plan-all-cold.json", ["--all"])
+        rows.append(row)
+        row, _ = run_passdown("plan --all warm", "plan", tree, build, cache, args.scope, args.jobs,
+                              work / "plan-all-warm.json", ["--all"])
+        rows.append(row)
+        same = _same_plan(work / "plan-cold.json", work / "plan-all-cold.json")
+        print(f"plan on demand vs --all: {same}", file=sys.stderr)
 
     for r in rows:
         if spatch_wall and not r.name.startswith("spatch"):

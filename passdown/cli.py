@@ -30,6 +30,9 @@ def _common(p: argparse.ArgumentParser, several_configs: bool = False) -> None:
         p.add_argument("--build", help="kbuild output directory holding compile_commands.json")
     p.add_argument("--cache", help="cache directory (default: a per-tree directory under $XDG_CACHE_HOME/passdown)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="parse on the Dask cluster of this scheduler (tcp://HOST:8786; needs passdown[distributed]; "
+                        "default: $PASSDOWN_SCHEDULER, else --jobs local processes)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     p.add_argument("-v", "--verbose", action="store_true", help="say what is happening")
 
@@ -126,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "scheduler", None):
+        os.environ["PASSDOWN_SCHEDULER"] = args.scheduler  # read by passdown/executor.py
     try:
         return VERBS[args.verb](args)
     except PassdownError as err:
@@ -310,8 +315,9 @@ def _planned(args, ws: Workspace, rule):
         idx, the_plan, rounds = lazy.make_plan(ws.tree, commands, rule, scope, ws.open_cache(), ws.config(),
                                                jobs=args.jobs, exclude=ws.exclude(), progress=update,
                                                log=(lambda m: _say(args, m)) if args.verbose else None)
-    _say(args, f"planned on demand: {len(idx.tus)} of {len(commands)} TUs in {len(rounds.added)} rounds "
-               f"({idx.parsed} parsed in the last, {len(idx.failures)} with errors) in {rounds.seconds:.1f}s")
+    _say(args, f"planned on demand: {len(idx.tus)} of {len(commands)} TUs ({rounds.parsed} parsed, "
+               f"{len(idx.tus) - rounds.parsed} from cache, {len(idx.failures)} with errors) in {len(rounds.added)} "
+               f"rounds, {rounds.seconds:.1f}s")
     return idx, scope, {c.file for c in commands}, the_plan
 
 

@@ -28,13 +28,11 @@ import re
 import signal
 import tempfile
 import time
-import multiprocessing
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import executor
 from . import facts as F
 from .cache import Cache, light, no_gc, tu_key
 from .compdb import CompileCommand
@@ -366,43 +364,46 @@ def _orphan_header_owners(have: dict[str, F.TUFacts], cache: Cache, keys: dict[s
     return extra
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    # forkserver: a worker does not inherit the parent's heap (a warm run holds
-    # every cached fact there) nor its libclang state.
-    ctx = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_init_worker)
+def _work_in_run(task: tuple) -> F.TUFacts:
+    """_work, on a worker that may outlive the run (a Dask worker serves many):
+    the headers it walked for another run (another log) are not this run's."""
+    global _log
+    if _log[0] != task[4]:
+        _walked.clear()
+        _log = (task[4], 0)
+    return _work(task)
+
+
+def _task_paths(task: tuple) -> list[str]:
+    """What a worker on another machine must see to parse *task*: the tree,
+    the source, and the absolute include directories of its command (the
+    build) that this machine has (kbuild passes some that exist nowhere)."""
+    source, args, tree = task[0], task[1], task[2]
+    paths = [tree, source]
+    it = iter(args)
+    for a in it:
+        if a in ("-I", "-isystem", "-iquote", "-include"):
+            a += next(it, "")
+        for flag in ("-I", "-isystem", "-iquote", "-include"):
+            if a.startswith(flag + "/"):
+                paths.append(a[len(flag):])
+                break
+    return [p for p in dict.fromkeys(paths) if os.path.exists(p)]
 
 
 def _parse_all(tasks: list[tuple], jobs: int, crashed: list[str]):
-    """Yield facts for every task; a TU that kills its worker is retried alone
-    and, if it kills it again, reported as crashed."""
+    """Yield facts for every task, parsed where PASSDOWN_SCHEDULER says
+    (executor.py: the local pool of *jobs* processes, or a Dask cluster); a TU
+    that kills its worker is retried alone and, if it kills it again, reported
+    as crashed."""
     if not tasks:
         return
-    pending = list(reversed(tasks))
-    suspects: list[tuple] = []
-    while pending:
-        inflight: dict = {}
-        try:
-            with _pool(jobs) as pool:
-                while pending or inflight:
-                    while pending and len(inflight) < max(1, jobs) * 2:
-                        t = pending.pop()
-                        inflight[pool.submit(_work, t)] = t
-                    finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        result = fut.result()  # raises BrokenProcessPool if a worker died
-                        del inflight[fut]
-                        yield result
-        except BrokenProcessPool:
-            # Every TU in flight is a suspect; each is retried alone below.
-            suspects += list(inflight.values())
-    for t in suspects:
-        try:
-            with _pool(1) as solo:
-                yield solo.submit(_work, t).result()
-        except BrokenProcessPool:
-            crashed.append(t[0])
-            yield F.TUFacts(t[0], None, error="libclang crashed while parsing it")
+    ex = executor.select(jobs, initializer=_init_worker)
+    for task, result in ex.map(_work_in_run, tasks, needs=_task_paths(tasks[0])):
+        if result is executor.CRASHED:
+            crashed.append(task[0])
+            result = F.TUFacts(task[0], None, error="libclang crashed while parsing it")
+        yield result
 
 
 def _merge_files(results: list[F.TUFacts], cache: Cache, donated: Iterable[F.FileFacts] = ()) -> dict[str, F.FileFacts]:

@@ -52,6 +52,7 @@ class Rounds:
     seconds: float = 0.0
     candidates: int = 0
     unwalked: list[str] = field(default_factory=list)  # headers spelling a wanted name that no try walked
+    parsed: int = 0  # TUs parsed over all rounds (the others came from the cache)
 
 
 class Finder:
@@ -212,6 +213,7 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
         rounds.added.append(len(new))
         idx = index.run(tree, [by_file[f] for f in sorted(chosen)], fields, cache, jobs=jobs, exclude=exclude,
                         progress=progress)
+        rounds.parsed += idx.parsed
         planner = _Planner(idx, rule, scope, config)
         the_plan = planner.run()
         # The live demand first, then the groups whose failure more files could
