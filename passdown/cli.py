@@ -80,8 +80,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--after-plan", action="store_true",
                            help="mark each use converted or remaining under the plan (indexes the whole tree)")
             p.add_argument("--rule", help="rule for --after-plan (default page-mapping)")
-            p.add_argument("--all", action="store_true",
-                           help="--after-plan: index every TU first instead of parsing on demand")
+            p.add_argument("--lazy", action="store_true",
+                           help="--after-plan: parse TUs as the plan's demand reaches them (see plan --lazy)")
             p.add_argument("--no-graphviz", action="store_true",
                            help="html: draw the chains with the built-in layout even when Graphviz is installed")
             g = p.add_mutually_exclusive_group()
@@ -98,9 +98,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", nargs="+", metavar="PATH", help="where to look for uses (default: the rule's scope)")
     p.add_argument("--rule", help="rule name (rules/NAME.toml) or file (default page-mapping)")
     p.add_argument("--format", choices=("table", "json", "dot"), default="table")
-    p.add_argument("--all", action="store_true",
-                   help="index every TU of the compile database first (the default parses TUs as the demand "
-                        "reaches them; same plan, shorter unresolved list)")
+    p.add_argument("--lazy", action="store_true",
+                   help="parse TUs as the demand reaches them instead of indexing every TU first (same plan, "
+                        "shorter unresolved list; pays off when the compile database is much wider than the demand)")
     p.add_argument("-o", "--output", help="write to FILE instead of standard output")
 
     p = sub.add_parser("apply", help="write the plan as a branch of bisectable commits (and mail-ready patches)")
@@ -112,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", help="also write the series as patches with cover letters into this new directory")
     p.add_argument("--force", action="store_true", help="replace an existing branch")
     p.add_argument("--show", metavar="COMMIT", help="print one commit of the series as a patch; create nothing")
-    p.add_argument("--all", action="store_true", help="index every TU first instead of parsing on demand")
+    p.add_argument("--lazy", action="store_true", help="parse TUs as the demand reaches them (see plan --lazy)")
 
     p = sub.add_parser("graph", help="show callers or callees of a function, ops member or callback type")
     _common(p)
@@ -297,12 +297,12 @@ def _rule_scope(args, ws: Workspace, rule) -> None:
 
 
 def _planned(args, ws: Workspace, rule):
-    """The plan and the facts it was made from.  By default the TUs are parsed
-    as the demand reaches them (passdown/lazy.py); with --all every TU of the
-    compile database is indexed first, as `passdown index` does."""
+    """The plan and the facts it was made from: every TU of the compile
+    database indexed first, or with --lazy parsed as the demand reaches them
+    (passdown/lazy.py).  Same plan either way."""
     from . import plan as plan_mod
 
-    if getattr(args, "all", False):
+    if not getattr(args, "lazy", False):
         idx, scope, compiled = _index(args, ws, whole_tree=True)
         return idx, scope, compiled, plan_mod.make_plan(idx, rule, scope, ws.config())
     from . import lazy

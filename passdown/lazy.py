@@ -41,6 +41,11 @@ from .rules import Rule
 # A header whose textual includers do not really include it (an #ifdef'd
 # include) is given up after this many tries; named in the caveats.
 HEADER_TRIES = 3
+# Past this share of the compile database, the remaining TUs are parsed in one
+# round: on Linux 6.1 fs/ + mm/ the demand of core mm readers reaches ~87 % of
+# the TUs, and sixteen rounds cost ~60 s more than one (a reload and a plan each).
+EAGER_SHARE = 0.5
+EAGER_MIN = 100  # rounds over a small database cost next to nothing
 
 
 @dataclass
@@ -209,8 +214,10 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
     chosen |= known & set(by_file)
     finder.tries.update(dict.fromkeys(given_up, HEADER_TRIES))
     new = set(chosen)
+    idx = planner = the_plan = None
     while True:
         rounds.added.append(len(new))
+        idx = planner = the_plan = None  # one round's facts in memory at a time
         idx = index.run(tree, [by_file[f] for f in sorted(chosen)], fields, cache, jobs=jobs, exclude=exclude,
                         progress=progress)
         rounds.parsed += idx.parsed
@@ -229,6 +236,12 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
             log(f"round {len(rounds.added)}: {len(chosen)} TUs, {len(names)} names wanted, {len(new)} TUs to add")
         if not new:
             break
+        if len(by_file) > EAGER_MIN and len(chosen | new) > EAGER_SHARE * len(by_file):
+            # The demand reaches most of the compile database: the rest in one round,
+            # since each round costs a reload and a plan (the plan is the same).
+            new = set(by_file) - chosen
+            if log:
+                log(f"more than {EAGER_SHARE:.0%} of the TUs wanted: parsing the other {len(new)} at once")
         chosen |= new
     finder.save()
     rounds.unwalked = finder.given_up(idx.files)
@@ -238,7 +251,7 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
         f"Planned on demand: {len(chosen)} of {len(commands)} TUs parsed (the TUs "
         "that can hold a read in scope, then those that spell a name the demand reached). Callers beyond a group "
         "that had already failed for good were not looked for, so 'unresolved' lists fewer functions than "
-        "'passdown plan --all' (which parses every TU); what is planned and converted is the same.")
+        "'passdown plan' without --lazy (which parses every TU); what is planned and converted is the same.")
     if rounds.unwalked:
         the_plan.caveats.append(
             f"{len(rounds.unwalked)} header(s) spelling a wanted name were not walked by any of their first "

@@ -105,8 +105,8 @@ SAME = ("functions", "members", "groups", "callback_types", "call_sites", "local
 
 
 def test_lazy_plan_parses_only_what_it_needs_and_equals_the_full_plan(tree, tmp_path):
-    lazy, err = plan(tree, tmp_path / "c1", "--scope", "fs", "-v")
-    full, _ = plan(tree, tmp_path / "c2", "--scope", "fs", "--all")
+    lazy, err = plan(tree, tmp_path / "c1", "--scope", "fs", "--lazy", "-v")
+    full, _ = plan(tree, tmp_path / "c2", "--scope", "fs")
     assert "planned on demand: 4 of 5 TUs" in err  # drivers/z.c spells nothing the plan needs
     for key in SAME:
         assert lazy[key] == full[key], key
@@ -117,8 +117,8 @@ def test_lazy_plan_parses_only_what_it_needs_and_equals_the_full_plan(tree, tmp_
 
 
 def test_second_lazy_run_starts_from_where_the_first_ended(tree, tmp_path):
-    first, err1 = plan(tree, tmp_path / "c", "--scope", "fs", "-v")
-    again, err2 = plan(tree, tmp_path / "c", "--scope", "fs", "-v")
+    first, err1 = plan(tree, tmp_path / "c", "--scope", "fs", "--lazy", "-v")
+    again, err2 = plan(tree, tmp_path / "c", "--scope", "fs", "--lazy", "-v")
     assert first == again
     assert "in 1 rounds" in err2 and "in 1 rounds" not in err1
 
@@ -144,3 +144,24 @@ def test_stop_rule_member_fails_its_group(tree, tmp_path):
     got, _ = plan(tree, tmp_path / "c", "--scope", "fs", "--rule", str(custom))
     why = {u["line"]: u["reason"] for u in got["remaining"] if u["file"] == "fs/w.c"}
     assert why[4] == "stop rule: work.func has a signature core code fixes"
+
+
+def test_rounds_stop_once_most_of_a_large_database_is_wanted(tmp_path, monkeypatch):
+    """Past lazy.EAGER_SHARE of the compile database the rest is parsed in one
+    round; the plan is the one the rounds would have reached."""
+    from passdown import lazy, rules
+    from passdown.workspace import Workspace
+
+    ws = Workspace.open(CORPUS, None, tmp_path / "c")
+    rule, _ = rules.load(None)
+    scope = ws.scope(["fs/ext2"])
+    args = (ws.tree, ws.commands(), rule, scope)
+    _, by_rounds, r1 = lazy.make_plan(*args, ws.open_cache(), ws.config(), jobs=2)
+    monkeypatch.setattr(lazy, "EAGER_MIN", 0)
+    monkeypatch.setattr(lazy, "EAGER_SHARE", 0.0)
+    ws2 = Workspace.open(CORPUS, None, tmp_path / "c2")
+    idx, eager, r2 = lazy.make_plan(*args, ws2.open_cache(), ws2.config(), jobs=2)
+    assert len(idx.tus) == len(ws.commands()) > sum(r1.added)
+    assert len(r2.added) == 2  # the first round, then everything else at once
+    for key in ("functions", "call_sites", "conversions", "groups"):
+        assert getattr(eager, key) == getattr(by_rounds, key), key
