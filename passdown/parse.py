@@ -259,10 +259,16 @@ def _unwrap_type(t):
 
 def callback_key(t) -> str | None:
     """'writepage_t' for a typedef'd function pointer (or pointer to a typedef'd
-    function type, like filler_t *), '' for a plain function pointer, None otherwise."""
+    function type, like filler_t *, or a parameter of such a type), '' for a
+    plain function pointer, None otherwise."""
     t = _unwrap_type(t)
     FN = (ci.TypeKind.FUNCTIONPROTO, ci.TypeKind.FUNCTIONNOPROTO)
     canon = t.get_canonical()
+    if t.kind == ci.TypeKind.TYPEDEF and canon.kind in FN:
+        # A parameter declared with a function typedef (`filler_t filler`, the
+        # read_cache_page() callbacks): C adjusts it to a pointer, libclang
+        # reports the type as written.
+        return t.get_declaration().spelling
     if canon.kind != ci.TypeKind.POINTER or canon.get_pointee().kind not in FN:
         return None
     if t.kind == ci.TypeKind.TYPEDEF:

@@ -139,6 +139,25 @@ def test_calls_through_members_params_and_local_copies(tmp_path):
     assert [(l.name, l.init.kind, l.init.ref) for l in fn.locals] == [("fn", "member", "aops.writepage")]
 
 
+def test_a_parameter_declared_with_a_function_typedef_is_a_callback(tmp_path):
+    """`filler_t filler` (no `*`): C makes it a pointer; calls through it are
+    calls of the callback type, as with `filler_t *filler`."""
+    f = run(tmp_path, """\
+        typedef int filler_t(void *, struct page *);
+        int read_one(filler_t filler, struct page *page)
+        {
+        	return filler(NULL, page);
+        }
+        int not_a_callback(int n)
+        {
+        	return n;
+        }
+    """)
+    assert {(c.kind, c.target, c.callback) for c in f.main.calls} == {("param", "0", "filler_t")}
+    params = {fn.name: [p.callback for p in fn.params] for fn in f.main.functions}
+    assert params == {"read_one": ["filler_t", None], "not_a_callback": [None]}
+
+
 def test_ops_initializers_and_function_references(tmp_path):
     f = run(tmp_path, """\
         struct aops { int (*writepage)(struct page *); int (*launder)(struct page *); };
