@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import idents, index, prefilter
-from .cache import Cache
+from .cache import Cache, _atomic_write
+from .errors import CacheError
 from .compdb import CompileCommand
 from .plan import Plan, _Planner
 from .rules import Rule
+from .workspace import in_scope
 
 # A header whose textual includers do not really include it (an #ifdef'd
 # include) is given up after this many tries; named in the caveats.
@@ -59,7 +61,6 @@ class Rounds:
     added: list[int] = field(default_factory=list)
     names: list[int] = field(default_factory=list)
     seconds: float = 0.0
-    candidates: int = 0
     unwalked: list[str] = field(default_factory=list)  # headers spelling a wanted name that no try walked
     parsed: int = 0  # TUs parsed over all rounds (the others came from the cache)
 
@@ -80,8 +81,6 @@ class Finder:
         self.macros = prefilter.Macros(s for s in (scanner.scan(p) for p in sorted(reached)) if s is not None)
         scanner.save()
         self.words = idents.IdentIndex(cache_dir)
-        self._users: dict[str, set[str]] | None = None
-        self._rev: dict[str, list[str]] | None = None
         self._reach: dict[str, set[str]] = {}
         self.tries: dict[str, int] = {}
 
@@ -93,46 +92,13 @@ class Finder:
 
     def spelled(self, names: Iterable[str]) -> set[str]:
         """The names, and every macro whose expansion can spell one of them."""
-        if self._users is None:
-            users: dict[str, set[str]] = {}
-            for name, defs in self.macros.defs.items():
-                for params, body in defs:
-                    ps = set(params or ())
-                    for w in {w.decode() for w in idents.IDENT.findall(body.encode())} - ps:
-                        users.setdefault(w, set()).add(name)
-            self._users = users
-        out = set(names)
-        todo = list(out)
-        while todo:
-            for m in self._users.get(todo.pop(), ()):
-                if m not in out:
-                    out.add(m)
-                    todo.append(m)
-        return out
-
-    def includers(self, header: str) -> list[str]:
-        if self._rev is None:
-            rev: dict[str, list[str]] = {}
-            for src, kids in self.graph.edges.items():
-                for k in kids:
-                    rev.setdefault(k, []).append(src)
-            self._rev = rev
-        seen, todo = {header}, [header]
-        while todo:
-            for src in self._rev.get(todo.pop(), ()):
-                if src not in seen:
-                    seen.add(src)
-                    todo.append(src)
-        mains = set(self.mains)
-        if any(f in seen for f in self.graph.forced):
-            return self.mains
-        return sorted(seen & mains)
+        return self.macros.expanding_to_any(names)
 
     def reaching(self, target: str) -> set[str]:
         """Main files that can (textually) read *target*."""
         hit = self._reach.get(target)
         if hit is None:
-            hit = self._reach[target] = set(self.includers(target))
+            hit = self._reach[target] = self.graph.includers(target, self.mains)
         return hit
 
     def tus_for(self, names: dict[str, set[str] | None] | Iterable[str], chosen: set[str], walked: Iterable[str],
@@ -180,7 +146,7 @@ class Finder:
             if free.isdisjoint(words) and bound.keys().isdisjoint(words):
                 continue
             ok = able(words)
-            cands = [m for m in self.includers(h) if m not in chosen and (ok is None or m in ok)]
+            cands = [m for m in sorted(self.reaching(h)) if m not in chosen and (ok is None or m in ok)]
             if cands and not any(m in out for m in cands[:HEADER_TRIES]):
                 # Several at once: a textual includer may not really include it (#ifdef).
                 self.tries[h] = HEADER_TRIES
@@ -201,18 +167,14 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
     fields = (rule.spec,)
     by_file = {c.file: c for c in commands}
     finder = Finder(tree, commands, cache.dir, exclude)
-    rounds = Rounds(candidates=len(commands))
+    rounds = Rounds()
     scope_s = [str(s) for s in scope]
-
-    def in_scope(p: str) -> bool:
-        return any(p == s or p.startswith(s + os.sep) for s in scope_s)
-
     # Round 0: the TUs that can hold a read in scope (a use, or a call of an accessor),
     # and those the last run of the same plan ended with: more TUs never change
     # the plan, and a re-run then takes one round.
     sel = prefilter.select(tree, commands, rule.field.member, list(scope), cache.dir, exclude=exclude)
     chosen = {c.file for c in sel.wanted}
-    chosen |= finder.tus_for(rule.accessors.functions, chosen, (), within=in_scope)
+    chosen |= finder.tus_for(rule.accessors.functions, chosen, (), within=lambda p: in_scope(p, scope))
     memo = _memo_path(cache, rule, scope_s, commands)
     known, given_up = _read_memo(memo)
     chosen |= known & set(by_file)
@@ -285,8 +247,6 @@ def _read_memo(path: Path) -> tuple[set[str], list[str]]:
 def _write_memo(path: Path, chosen: set[str], given_up: list[str]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"tus": sorted(chosen), "headers given up": given_up}))
-        os.replace(tmp, path)
-    except OSError:
+        _atomic_write(path, json.dumps({"tus": sorted(chosen), "headers given up": given_up}).encode())
+    except (OSError, CacheError):
         pass  # only slower next time

@@ -69,21 +69,28 @@ class Macros:
                 self.defs.setdefault(name, []).append((params, body))
         self._member_takers: set[str] | None = None
         self._tails: set[str] | None = None
+        self._users: dict[str, set[str]] | None = None  # word -> macros whose body spells it
 
     def expanding_to(self, word: str) -> set[str]:
         """Macros whose definition spells *word* (not as a parameter), directly
         or through another such macro; *word* included."""
-        users: dict[str, set[str]] = {}
-        for name, defs in self.defs.items():
-            for params, body in defs:
-                ps = set(params or ())
-                for w in set(idents.IDENT.findall(body.encode())):
-                    w = w.decode()
-                    if w not in ps:
+        return self.expanding_to_any([word])
+
+    def expanding_to_any(self, words: Iterable[str]) -> set[str]:
+        """The same for several words at once: one reverse index of the
+        definitions, built on first use (a lazy plan asks for thousands)."""
+        if self._users is None:
+            users: dict[str, set[str]] = {}
+            for name, defs in self.defs.items():
+                for params, body in defs:
+                    ps = set(params or ())
+                    for w in {w.decode() for w in idents.IDENT.findall(body.encode())} - ps:
                         users.setdefault(w, set()).add(name)
-        out, todo = {word}, deque([word])
+            self._users = users
+        out = set(words)
+        todo = deque(out)
         while todo:
-            for m in users.get(todo.popleft(), ()):
+            for m in self._users.get(todo.popleft(), ()):
                 if m not in out:
                     out.add(m)
                     todo.append(m)
@@ -233,6 +240,7 @@ class IncludeGraph:
         self.angle_dirs = angle_dirs
         self.forced = sorted(forced)
         self.edges: dict[str, tuple[str, ...]] = {}
+        self._rev: tuple[int, dict[str, list[str]]] | None = None  # (edges seen, file -> includers)
         self._resolved: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
     def _resolve(self, form: str, name: str, here: str) -> tuple[str, ...]:
@@ -285,10 +293,13 @@ class IncludeGraph:
 
     def includers(self, target: str, mains: Iterable[str]) -> set[str]:
         """Mains that (textually) reach *target*: reverse search over the edges seen."""
-        rev: dict[str, list[str]] = {}
-        for src, kids in self.edges.items():
-            for k in kids:
-                rev.setdefault(k, []).append(src)
+        if self._rev is None or self._rev[0] != len(self.edges):
+            rev: dict[str, list[str]] = {}
+            for src, kids in self.edges.items():
+                for k in kids:
+                    rev.setdefault(k, []).append(src)
+            self._rev = (len(self.edges), rev)
+        rev = self._rev[1]
         seen, todo = {target}, deque([target])
         while todo:
             for src in rev.get(todo.popleft(), ()):
