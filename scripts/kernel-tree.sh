@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Make (idempotently) the real Linux 6.1 tree the kernel tests run against.
+# Make (idempotently) a real Linux tree the kernel tests run against: 6.1, or
+# the version in PASSDOWN_KERNEL_VERSION (6.12 for the 6.1-against-6.12 report).
 #
 #   scripts/kernel-tree.sh [DEST]
 #
-# DEST defaults to ${PASSDOWN_KERNEL_DIR:-/var/tmp/passdown-kernel}/linux-source-6.1.
+# DEST defaults to ${PASSDOWN_KERNEL_DIR:-/var/tmp/passdown-kernel}/linux-source-<version>.
 # Steps, each skipped when already done:
-#   1. install the Debian packages linux-source-6.1 flex bison bc libelf-dev libssl-dev;
-#   2. unpack /usr/src/linux-source-6.1.tar.xz into DEST;
+#   1. install the Debian packages linux-source-<version> flex bison bc libelf-dev libssl-dev;
+#   2. unpack /usr/src/linux-source-<version>.tar.xz into DEST;
 #   3. make DEST a git repository with one commit (passdown's "apply" creates
 #      branches in it), after removing the Debian block of the top .gitignore that
 #      ignores everything at top level.
 # Prints the tree path on stdout (progress goes to stderr).
 set -euo pipefail
 
-version=6.1
+version=${PASSDOWN_KERNEL_VERSION:-6.1}
 base=${PASSDOWN_KERNEL_DIR:-/var/tmp/passdown-kernel}
 dest=${1:-$base/linux-source-$version}
 tarball=/usr/src/linux-source-$version.tar.xz
