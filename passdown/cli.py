@@ -33,6 +33,9 @@ def _common(p: argparse.ArgumentParser, several_configs: bool = False) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="parse on the Dask cluster of this scheduler (tcp://HOST:8786; needs passdown[distributed]; "
                         "default: $PASSDOWN_SCHEDULER, else --jobs local processes)")
+    p.add_argument("--no-pch", dest="pch", action="store_false",
+                   help="parse every TU on its own, without the shared precompiled headers a full index builds "
+                        "(the facts are the same; this is slower)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     p.add_argument("-v", "--verbose", action="store_true", help="say what is happening")
 
@@ -179,9 +182,11 @@ def _index(args, ws: Workspace, whole_tree: bool = False, uses_only: bool = Fals
     progress = _progress(args, len(chosen))
     with progress as update:
         idx = index_mod.run(ws.tree, chosen, (args.field,), cache, jobs=args.jobs, exclude=ws.exclude(),
-                            progress=update, uses_in=scope if uses_only else None)
+                            progress=update, uses_in=scope if uses_only else None, pch=args.pch)
     skipped = f", {len(idx.skipped)} skipped by the prefilter" if idx.skipped else ""
-    _say(args, f"indexed {len(idx.tus)} TUs ({idx.parsed} parsed, {idx.cached} from cache, "
+    pch = idx.stats.get("pch")
+    shared = f", {pch['tus']} through {pch['groups']} precompiled headers" if pch and pch["tus"] else ""
+    _say(args, f"indexed {len(idx.tus)} TUs ({idx.parsed} parsed{shared}, {idx.cached} from cache, "
                f"{len(idx.failures)} with errors{skipped}) in {idx.seconds:.1f}s")
     return idx, scope, {c.file for c in commands}
 
@@ -313,7 +318,7 @@ def _planned(args, ws: Workspace, rule):
     commands = ws.commands()
     with _progress(args, len(commands)) as update:
         idx, the_plan, rounds = lazy.make_plan(ws.tree, commands, rule, scope, ws.open_cache(), ws.config(),
-                                               jobs=args.jobs, exclude=ws.exclude(), progress=update,
+                                               jobs=args.jobs, exclude=ws.exclude(), progress=update, pch=args.pch,
                                                log=(lambda m: _say(args, m)) if args.verbose else None)
     _say(args, f"planned on demand: {len(idx.tus)} of {len(commands)} TUs ({rounds.parsed} parsed, "
                f"{len(idx.tus) - rounds.parsed} from cache, {len(idx.failures)} with errors) in {len(rounds.added)} "

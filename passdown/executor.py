@@ -50,10 +50,15 @@ def select(jobs: int, initializer: Callable[[], None] | None = None):
     the local pool of *jobs* processes; otherwise the address of a Dask
     scheduler (``tcp://host:8786``, ``tls://...``), whose workers decide the
     parallelism (*jobs* is not used)."""
-    address = os.environ.get(ENV, "").strip()
-    if not address or address == "local":
+    if is_local():
         return LocalPool(jobs, initializer)
-    return DaskExecutor(address)
+    return DaskExecutor(os.environ[ENV].strip())
+
+
+def is_local() -> bool:
+    """Do the workers share this machine's files (a PCH written here is theirs too)?"""
+    address = os.environ.get(ENV, "").strip()
+    return not address or address == "local"
 
 
 # -- local -------------------------------------------------------------------------

@@ -18,6 +18,13 @@ Two modes:
   ops, and only the functions that hold a use.  A warm run loads a few MB.
   The walk skips the function bodies that cannot hold a use (``_focus``), so
   such entries are light only: a later full run parses those TUs again.
+
+A full run with many TUs to parse first builds a few precompiled headers of
+the common kernel headers (``pch.py`` says which, and which TU may use one;
+``parse.parse_tu`` builds and uses them).  A PCH has a cache entry of its own:
+its facts hold the headers the build walked, so the TUs that use it walk only
+their own declarations, and it is rebuilt when a file it read changes.  The
+facts are the same as without (``bench/pch_check.py`` compares them).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Callable, Iterable
 
 from . import executor
 from . import facts as F
+from . import pch as pch_mod
 from .cache import Cache, light, no_gc, tu_key
 from .compdb import CompileCommand
 
@@ -101,12 +109,20 @@ def _read_log(path: str) -> None:
 def _work(task: tuple) -> F.TUFacts:
     from . import parse  # imported in the worker: only parse-level code loads libclang
 
-    source, args, tree, fields, log, exclude, focus = task
+    source, args, tree, fields, log, exclude, focus, pch = task
     crash = os.environ.get("PASSDOWN_TEST_CRASH_ON")
     if crash and source.endswith(crash):  # lets the tests kill a real worker, as a libclang crash would
         os.abort()
     _read_log(log)
-    facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus)
+    use = pch[1:] if pch and pch[0] == "use" else None
+    save = pch[1] if pch and pch[0] == "build" else None
+    # A PCH's entry holds the facts of every header it read: a later run may reuse it alone.
+    skip = frozenset() if save else frozenset(_walked)
+    facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus, pch=use, save_pch=save)
+    if use and facts.diagnostics:
+        # An error with the PCH (a name of this TU clashing with a header it does not
+        # otherwise include, say) may not be an error without: the facts come from that parse.
+        facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus)
     _walked.update(h.path for h in facts.headers)
     return facts
 
@@ -124,14 +140,18 @@ def run(
     exclude: tuple[str, ...] = (),
     progress: Progress | None = None,
     uses_in: list[str | Path] | None = None,
+    pch: bool = True,
 ) -> Index:
     """Facts for *commands*: from the cache when valid, parsed otherwise.
 
     With *uses_in* (scope paths), only what a report of the fields' uses in
     those paths needs (see the module docstring): fewer TUs, light facts.
+    *pch*: a full index parses the TUs that can through a shared precompiled
+    header (pch.py); the facts are the same.
     """
     with no_gc():
-        idx = _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in)
+        idx = _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in,
+                   use_pch=pch)
     # Millions of long-lived records: out of the cyclic GC's sight from now on (they hold no
     # cycles; reference counting still frees them).  A plan's own allocations would otherwise
     # trigger full collections that walk all of them: ~40 % of a warm plan over fs/ + mm/.
@@ -139,7 +159,7 @@ def run(
     return idx
 
 
-def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> Index:
+def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use_pch) -> Index:
     from . import parse
 
     t0 = time.perf_counter()
@@ -245,10 +265,23 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
     try:
         with os.fdopen(log_fd, "wb", buffering=0) as log:
             log.write("".join(p + "\n" for p in sorted(covered)).encode())
-            pending = list(todo)
+            pch_for: dict[str, tuple] = {}
+            if use_pch and not uses_mode and len(todo) >= pch_mod.MIN_TUS and executor.is_local():
+                t_pch = time.perf_counter()
+                pch_for, pch_headers, stats["pch"] = _precompile(tree, [by_file[s] for s in todo], cache, fields,
+                                                                 version, log_path, walk_exclude, jobs)
+                new = [h for h in pch_headers if h.path not in covered]
+                covered.update(h.path for h in new)
+                donated.extend(new)
+                log.write("".join(h.path + "\n" for h in new).encode())
+                stats["pch"]["seconds"] = round(time.perf_counter() - t_pch, 2)
+            # Longest first, so that no big TU is left alone on one worker at the end:
+            # without a PCH a TU costs about twice as much; then the bigger the file, the longer.
+            pending = sorted(todo, key=lambda s: (s in pch_for, -_size(s)))
             tried: set[str] = set(pending)
             while pending:
-                tasks = [(s, by_file[s].args, str(tree), fields, log_path, walk_exclude, focus) for s in pending]
+                tasks = [(s, by_file[s].args, str(tree), fields, log_path, walk_exclude, focus, pch_for.get(s))
+                         for s in pending]
                 for facts in _parse_all(tasks, jobs, idx.crashed):
                     key = keys[facts.source]
                     if facts.error:
@@ -309,6 +342,70 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in) -> 
                         "merge": idx.seconds - (t_save - t0)}
     idx.stats = stats
     return idx
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _precompile(tree, commands, cache, fields, version, log_path, exclude, jobs):
+    """Build (or reuse) the PCHs of *commands* and say which TU uses which.
+
+    A PCH is cached under ``<cache>/pch/`` with a cache entry of its own (its
+    key): the entry's facts hold the headers the build walked, and it stays
+    valid while none of the files the PCH read changed.  Returns
+    ``({source: ("use", pch file, its headers)}, header facts walked now, stats)``.
+    """
+    from . import idents, prefilter
+    from .cache import CODE
+
+    scanner = idents.Scanner(cache.dir)
+    graph = prefilter.IncludeGraph(scanner, commands)
+    graph.reach([c.file for c in commands] + graph.forced)
+    scanner.save()
+    groups = pch_mod.groups(commands, graph, version, CODE)
+    pch_dir = cache.dir / "pch"
+    pch_dir.mkdir(exist_ok=True)
+    ready: dict[str, tuple[str, ...]] = {}
+    walked: list[F.FileFacts] = []
+    tasks = []
+    for g in groups:
+        out = pch_dir / f"{g.key}.pch"
+        kept = cache.lookup(g.key) if out.is_file() else None
+        if kept is not None:  # still valid: its headers' facts are the ones its users need
+            ready[g.key] = kept.deps
+            walked.extend(kept.headers)
+            continue
+        src = pch_dir / f"{g.key}.h"
+        if not src.is_file() or src.read_text() != g.text:
+            src.write_text(g.text)
+        tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, log_path, exclude, None,
+                      ("build", str(out))))
+    failed = []
+    for facts in _parse_all(tasks, jobs, []):
+        key = Path(facts.source).stem
+        if facts.error:
+            cache.forget(key)
+            failed.append(f"{key}: {facts.error}")
+            continue
+        cache.store(key, facts)
+        ready[key] = facts.deps
+        walked.extend(facts.headers)
+    use: dict[str, tuple] = {}
+    for g in groups:
+        deps = ready.get(g.key)
+        if deps is None:
+            continue
+        tested = pch_mod.tested_macros(d for d in deps if d.endswith(".h"))
+        for src in g.members:
+            if pch_mod.may_use(src, tested, graph):
+                use[src] = ("use", str(pch_dir / f"{g.key}.pch"), deps)
+    stats = {"groups": len(groups), "built": len(tasks) - len(failed), "failed": failed, "tus": len(use),
+             "without": len(commands) - len(use)}
+    return use, walked, stats
 
 
 def _focus(words: Iterable[str]) -> bytes:

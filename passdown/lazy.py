@@ -160,7 +160,7 @@ class Finder:
 
 def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: list[Path], cache: Cache, config: dict,
               *, jobs: int, exclude: tuple[str, ...] = (), progress: index.Progress | None = None,
-              log: Callable[[str], None] | None = None) -> tuple[index.Index, Plan, Rounds]:
+              log: Callable[[str], None] | None = None, pch: bool = True) -> tuple[index.Index, Plan, Rounds]:
     """The plan, parsing TUs as the demand reaches them.  Same plan as
     ``plan.make_plan`` over every TU, except for the shorter unresolved list."""
     t0 = time.perf_counter()
@@ -185,7 +185,7 @@ def make_plan(tree: Path, commands: list[CompileCommand], rule: Rule, scope: lis
         rounds.added.append(len(new))
         idx = planner = the_plan = None  # one round's facts in memory at a time
         idx = index.run(tree, [by_file[f] for f in sorted(chosen)], fields, cache, jobs=jobs, exclude=exclude,
-                        progress=progress)
+                        progress=progress, pch=pch)
         rounds.parsed += idx.parsed
         planner = _Planner(idx, rule, scope, config)
         the_plan = planner.run()

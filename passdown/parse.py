@@ -777,6 +777,8 @@ def parse_tu(
     skip_headers: frozenset[str] = frozenset(),
     exclude: tuple[str, ...] = (),
     focus: bytes | None = None,
+    pch: tuple[str, tuple[str, ...]] | None = None,
+    save_pch: str | None = None,
 ) -> F.TUFacts:
     """Parse one TU and return its facts.
 
@@ -788,6 +790,11 @@ def parse_tu(
     the function definitions whose text matches it: the others are left out
     of the facts entirely.  A report's walk: its uses can only be in
     functions that spell the member, or a macro that expands to it.
+
+    *pch* is ``(file, headers)``: parse with that precompiled header (see
+    pch.py).  Only the TU's own declarations are walked (the PCH's come from
+    the TU that built it); *headers*, the files the PCH read, count as read.
+    *save_pch*: the source is a header; save it as a PCH to that path.
     """
     _setup()
     t0 = time.perf_counter()
@@ -803,8 +810,13 @@ def parse_tu(
     need_skipped = _may_hide(data, members)
     if need_skipped:
         options |= DETAILED
+    index = _index
+    if pch is not None:
+        index = _local_index()
+        args = (*args, "-include-pch", pch[0], "-Xclang", "-fno-validate-pch")
+        skip_headers = skip_headers | frozenset(pch[1])
     try:
-        tu = _index.parse(source, list(args), options=options)
+        tu = index.parse(source, list(args), options=options)
     except ci.TranslationUnitLoadError as err:
         return F.TUFacts(source, None, error=f"libclang could not parse it ({err})")
     t_parse = time.perf_counter()
@@ -876,20 +888,50 @@ def parse_tu(
         if w is not None:
             _unseen(w)
     t_walk = time.perf_counter()
-    deps = sorted({os.path.normpath(i.include.name) for i in tu.get_includes()} | {source})
+    deps = sorted({os.path.normpath(i.include.name) for i in tu.get_includes()} | {source} | set(pch[1] if pch else ()))
     for d in deps:
         walker_for(d)  # a tree header with no functions is still covered by this TU
     headers = tuple(w.facts() for p, w in walkers.items() if w is not None and p != source)
+    error = None
+    if save_pch is not None:
+        error = _save_pch(tu, save_pch, diagnostics)
     return F.TUFacts(
         source=source,
         main=main.facts(),
         headers=headers,
         deps=tuple(deps),
         diagnostics=diagnostics,
+        error=error,
         seconds=time.perf_counter() - t0,
         stats={"parse": t_parse - t0, "walk": t_walk - t_parse, "walk_headers": t_headers,
-               "cpu": time.process_time() - c0, "detailed": need_skipped, "unfocused": unfocused},
+               "cpu": time.process_time() - c0, "detailed": need_skipped, "unfocused": unfocused,
+               "pch": pch is not None},
     )
+
+
+_local = None
+
+
+def _local_index():
+    """An index whose TUs list only their own declarations, not those of
+    their PCH: walking those would deserialise the whole PCH in every TU."""
+    global _local
+    if _local is None:
+        _local = ci.Index.create(excludeDecls=True)
+    return _local
+
+
+def _save_pch(tu, path: str, diagnostics) -> str | None:
+    """Save *tu* as a PCH at *path* (atomically); an error message if it cannot be used."""
+    if diagnostics:
+        return "the precompiled header has errors: " + diagnostics[0].message
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        tu.save(tmp)
+        os.replace(tmp, path)
+    except (ci.TranslationUnitSaveError, OSError) as err:
+        return f"cannot save the precompiled header ({err})"
+    return None
 
 
 def _function(fw: _FileWalker, c) -> None:

@@ -111,7 +111,9 @@ def test_a_tu_that_kills_its_dask_worker_is_reported_crashed(tmp_path, cluster):
     tree = make_tree(tmp_path)
     idx = run(tree, tmp_path / "cache")
     assert [os.path.relpath(c, tree) for c in idx.crashed] == ["fs/b.c"]
-    assert cluster.scheduler.task_prefixes["run_alone"].state_counts["erred"] == 2  # in the stream, then alone
+    # b.c errs in the stream, then alone; a TU that was on the same worker when it died errs
+    # with it (how many depends on the order of the stream), then parses alone.
+    assert cluster.scheduler.task_prefixes["run_alone"].state_counts["erred"] >= 2
     assert idx.parsed == 3
     assert [(os.path.relpath(t.source, tree), t.error) for t in idx.failures] == [
         ("fs/b.c", "libclang crashed while parsing it")]

@@ -1,0 +1,190 @@
+"""Precompiled headers (pch.py, index._precompile): the same facts, fewer parses.
+
+Every test indexes the same tree twice, with and without PCHs, through real
+libclang, and compares the facts.  ``pch.MIN_TUS`` is lowered so that a small
+tree gets PCHs at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+from passdown import facts as F
+from passdown import index, pch
+from passdown.cache import Cache
+from passdown.compdb import load
+
+from conftest import CORPUS
+
+FIELDS = (F.FieldSpec("page", "mapping"),)
+COUNTER = re.compile(r"(__UNIQUE_ID_\w*?|__compiletime_assert_)\d+\b")
+
+
+@pytest.fixture(autouse=True)
+def small_groups(monkeypatch):
+    monkeypatch.setattr(pch, "MIN_TUS", 2)
+
+
+def run(tree, cache_dir, use_pch, jobs=2):
+    return index.run(tree, load(tree / "compile_commands.json"), FIELDS, Cache(cache_dir), jobs=jobs, pch=use_pch)
+
+
+def same_facts(a, b) -> list[str]:
+    """Files whose facts differ (``__COUNTER__`` names compared without their number)."""
+    norm = {p: COUNTER.sub(r"\1N", repr(ff)) for p, ff in a.files.items()}
+    return sorted(p for p in set(a.files) | set(b.files)
+                  if norm.get(p) != (COUNTER.sub(r"\1N", repr(b.files[p])) if p in b.files else None))
+
+
+def with_pch(idx) -> set[str]:
+    return {os.path.relpath(t.source, idx.tree) for t in idx.tus if t.stats and t.stats.get("pch")}
+
+
+# -- the corpus -----------------------------------------------------------------
+
+
+def test_corpus_facts_are_the_same(tmp_path):
+    tree = tmp_path / "kern"
+    shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build*", "expected"))
+    plain = run(tree, tmp_path / "plain", False)
+    fast = run(tree, tmp_path / "fast", True)
+    assert "pch" not in plain.stats and not with_pch(plain)
+    assert fast.stats["pch"]["built"] >= 1 and not fast.stats["pch"]["failed"]
+    assert len(with_pch(fast)) == fast.stats["pch"]["tus"] >= len(fast.tus) // 2
+    assert same_facts(plain, fast) == []
+    # The PCH's headers were walked once, by the PCH build: their uses are there.
+    pagemap = str(tree / "include/linux/pagemap.h")
+    assert [u.line for u in fast.files[pagemap].uses] == [u.line for u in plain.files[pagemap].uses] != []
+    assert fast.failures == []
+
+
+def test_each_pch_entry_holds_every_header_it_read(tmp_path):
+    # A later run may reuse one PCH without the others: its own entry must carry the facts
+    # of every header it read, or the TUs that use it would see those headers nowhere.
+    tree = tmp_path / "kern"
+    shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build*", "expected"))
+    fast = run(tree, tmp_path / "c", True)
+    cache = Cache(tmp_path / "c")
+    keys = [p.stem for p in (tmp_path / "c" / "pch").glob("*.pch")]
+    assert len(keys) == fast.stats["pch"]["built"] >= 2
+    for key in keys:
+        entry = cache.lookup(key)
+        read = {d for d in entry.deps if d.endswith(".h") and d.startswith(str(tree / "include"))}
+        assert read and {h.path for h in entry.headers} == read
+
+
+def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monkeypatch):
+    monkeypatch.setattr(pch, "MIN_TUS", 1)
+    tree = tmp_path / "kern"
+    shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build*", "expected"))
+    run(tree, tmp_path / "c", True)
+    one = tree / "fs/ext2/inode.c"
+    one.write_text(one.read_text() + "\nint ext2_extra(void) { return 0; }\n")
+    again = run(tree, tmp_path / "c", True)
+    assert again.parsed == 1 and again.stats["pch"] == {**again.stats["pch"], "built": 0, "tus": 1}
+    assert "fs/ext2/inode.c" in with_pch(again)
+
+    pagemap = tree / "include/linux/pagemap.h"
+    pagemap.write_text(pagemap.read_text() + "\nstatic inline int pm_extra(struct page *p) { return p->mapping != 0; }\n")
+    changed = run(tree, tmp_path / "c", True)
+    assert changed.stats["pch"]["built"] >= 1
+    extra = [u for u in changed.files[str(pagemap)].uses if "pm_extra" in u.function]
+    assert len(extra) == 1
+    assert same_facts(run(tree, tmp_path / "plain", False), changed) == []
+
+
+# -- when a TU must not take the PCH ----------------------------------------------
+
+
+def make_tree(tmp_path, files: dict[str, str]):
+    tree = tmp_path / "t"
+    (tree / "include/linux").mkdir(parents=True)
+    (tree / "fs").mkdir()
+    (tree / "include/linux/kernel.h").write_text(
+        "#ifndef _K\n#define _K\n"
+        "#ifndef pr_fmt\n#define pr_fmt(x) x\n#endif\n"
+        "#ifdef MYDEBUG\nstatic inline int dbg(void) { return 1; }\n#endif\n#endif\n")
+    (tree / "include/linux/fs.h").write_text(
+        "#ifndef _FS\n#define _FS\n#include <linux/kernel.h>\n"
+        "struct address_space { int x; };\nstruct page { struct address_space *mapping; };\n"
+        "long fs_thing(int);\n"
+        "static inline struct address_space *pm(struct page *p) { return p->mapping; }\n#endif\n")
+    for name, text in files.items():
+        (tree / "fs" / name).write_text(text)
+    entries = [{"directory": ".", "file": f"fs/{n}", "arguments": ["gcc", "-Iinclude", "-c", f"fs/{n}"]}
+               for n in files]
+    (tree / "compile_commands.json").write_text(json.dumps(entries))
+    return tree
+
+
+PLAIN = "#include <linux/kernel.h>\n#include <linux/fs.h>\nint {n}(struct page *p) {{ return !pm(p); }}\n"
+
+
+def test_a_macro_a_pch_header_tests_keeps_the_tu_out(tmp_path):
+    tree = make_tree(tmp_path, {
+        "a.c": PLAIN.format(n="a"),
+        "b.c": PLAIN.format(n="b"),
+        # printk.h's pattern: a default only, the file's own definition wins anyway
+        "c.c": '#define pr_fmt(x) "c: " x\n' + PLAIN.format(n="c"),
+        # but MYDEBUG changes what kernel.h declares
+        "d.c": "#define MYDEBUG\n" + PLAIN.format(n="d") + "int d2(void) { return dbg(); }\n",
+    })
+    plain = run(tree, tmp_path / "plain", False)
+    fast = run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c", "fs/c.c"}
+    assert same_facts(plain, fast) == []
+    d2 = [c for c in fast.files[str(tree / "fs/d.c")].calls if c.name == "dbg"]
+    assert d2 and d2[0].kind == "direct"
+
+
+def test_an_error_with_the_pch_falls_back_to_a_plain_parse(tmp_path):
+    # e.c reaches fs.h only in text (#if 0): with the PCH its fs_thing() clashes with fs.h's.
+    tree = make_tree(tmp_path, {
+        "a.c": PLAIN.format(n="a"),
+        "b.c": PLAIN.format(n="b"),
+        "e.c": "#include <linux/kernel.h>\n#if 0\n#include <linux/fs.h>\n#endif\n"
+               "int fs_thing(void) { return 0; }\n",
+    })
+    plain = run(tree, tmp_path / "plain", False)
+    fast = run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
+    assert fast.failures == [] and plain.failures == []
+    assert same_facts(plain, fast) == []
+
+
+def test_no_pch_below_min_tus(tmp_path, monkeypatch):
+    monkeypatch.setattr(pch, "MIN_TUS", 3)
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b")})
+    fast = run(tree, tmp_path / "fast", True)
+    assert "pch" not in fast.stats and not with_pch(fast)
+
+
+# -- the text rules -----------------------------------------------------------------
+
+
+def test_tested_macros_leave_out_defaults_and_guards(tmp_path):
+    h = tmp_path / "h.h"
+    h.write_text("#ifndef _H\n#define _H\n#ifndef pr_fmt\n#define pr_fmt(fmt) fmt\n#endif\n"
+                 "#if defined(DEBUG) && FOO > 1 /* BAR */\n#endif\n#ifdef  CONFIG_X\n#endif\n"
+                 "#ifndef ALONE\nint x;\n#endif\n#endif\n")
+    assert pch.tested_macros([str(h)]) == {"defined", "DEBUG", "FOO", "CONFIG_X", "ALONE"}
+
+
+def test_early_macros_are_those_before_the_last_include():
+    src = (b'#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt\n#include <linux/fs.h>\n#undef X\n'
+           b'#include "local.h"\n#define AFTER 1\n')
+    assert pch.early_macros(src) == {"pr_fmt", "X"}
+    assert pch.early_macros(b"int x;\n") == set()
+
+
+def test_build_args_drop_per_file_and_per_directory_flags():
+    args = ("-nostdinc", "-I/t/include", "-I/b/arch/x86/include/generated", "-include", "/t/kconfig.h",
+            "-DMODULE", "-I", "/t/fs/ext4", "-I/b/fs/ext4", '-DKBUILD_BASENAME="inode"',
+            '-DKBUILD_MODNAME="ext4"', "-D__KBUILD_MODNAME=kmod_ext4", "-w")
+    assert pch.build_args(args) == ("-nostdinc", "-I/t/include", "-I/b/arch/x86/include/generated", "-include",
+                                    "/t/kconfig.h", "-DMODULE", "-w")
