@@ -77,6 +77,7 @@ def _setup() -> None:
         )
     for name, restype, argtypes in (
         ("clang_getFileLocation", None, None),
+        ("clang_getExpansionLocation", None, None),
         ("clang_getCursorBinaryOperatorKind", ctypes.c_int, [ci.Cursor]),
         ("clang_getCursorUnaryOperatorKind", ctypes.c_int, [ci.Cursor]),
         ("clang_getBinaryOperatorKindSpelling", ci._CXString, [ctypes.c_int]),
@@ -118,14 +119,36 @@ def _kids(cursor) -> list:
     return out
 
 
+# File names by libclang file handle, for the TU being walked (parse_tu clears it):
+# asking libclang for the name of a file costs a string conversion each time, and a
+# walk asks ~40,000 times per TU for a few hundred files.
+_names: dict[int, str] = {}
+
+
+def _file_name(f: ctypes.c_void_p) -> str | None:
+    key = f.value
+    if not key:
+        return None
+    name = _names.get(key)
+    if name is None:
+        name = _names[key] = ci.File(ctypes.cast(f, ci.c_object_p)).name
+    return name
+
+
 def _file_loc(loc) -> tuple[str | None, int, int, int]:
     """Where a location is written in a file: macro arguments resolve to the
     argument's own text, macro bodies to the invocation (clang's getFileLoc)."""
-    f = ci.c_object_p()
+    f = ctypes.c_void_p()
     line, col, off = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
     _lib.clang_getFileLocation(loc, ctypes.byref(f), ctypes.byref(line), ctypes.byref(col), ctypes.byref(off))
-    name = ci.File(f).name if f else None
-    return name, line.value, col.value, off.value
+    return _file_name(f), line.value, col.value, off.value
+
+
+def _expansion_file(loc) -> str | None:
+    """The file of a location's expansion point (``SourceLocation.file``), by name."""
+    f = ctypes.c_void_p()
+    _lib.clang_getExpansionLocation(loc, ctypes.byref(f), None, None, None)
+    return _file_name(f)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -302,9 +325,9 @@ def fkey(cursor) -> str:
     (every fs/*/inode.c would otherwise share `static` names)."""
     usr = cursor.get_usr()
     if usr.startswith("c:") and not usr.startswith("c:@"):
-        f = cursor.location.file
+        f = _expansion_file(cursor.location)
         if f is not None:
-            usr = f"{usr}@{_norm(f.name)}"
+            usr = f"{usr}@{_norm(f)}"
     return usr
 
 
@@ -388,22 +411,31 @@ class _FunctionWalker:
     # -- the walk ---------------------------------------------------------
     def walk(self, root) -> None:
         K = _kinds()
+        # Compared by number: Cursor.kind builds a CursorKind for every node.
+        member_expr, member, call = K.MEMBER_REF_EXPR.value, K.MEMBER_REF.value, K.CALL_EXPR.value
+        decl_ref, var, binary = K.DECL_REF_EXPR.value, K.VAR_DECL.value, K.BINARY_OPERATOR.value
+        # Kinds that never have children in C: no need to ask libclang (a third of all nodes).
+        leaves = {k.value for k in (K.DECL_REF_EXPR, K.INTEGER_LITERAL, K.FLOATING_LITERAL, K.CHARACTER_LITERAL,
+                                    K.STRING_LITERAL, K.TYPE_REF, K.LABEL_REF, K.MEMBER_REF, K.BREAK_STMT,
+                                    K.CONTINUE_STMT, K.NULL_STMT)}
         stack = [(root, 0)]
         path: list = []
         while stack:
             c, depth = stack.pop()
             del path[depth:]
-            kind = c.kind
-            if kind == K.MEMBER_REF_EXPR or kind == K.MEMBER_REF:
+            kind = c._kind_id
+            if kind == member_expr or kind == member:
                 self.member_ref(c, path)
-            elif kind == K.CALL_EXPR:
+            elif kind == call:
                 self.call(c)
-            elif kind == K.DECL_REF_EXPR:
+            elif kind == decl_ref:
                 self.decl_ref(c)
-            elif kind == K.VAR_DECL:
+            elif kind == var:
                 self.local(c, path)
-            elif kind == K.BINARY_OPERATOR:
+            elif kind == binary:
                 self.binary(c, path)
+            if kind in leaves:
+                continue
             path.append(c)
             kids = _kids(c)
             for child in reversed(kids):
@@ -815,6 +847,7 @@ def parse_tu(
         index = _local_index()
         args = (*args, "-include-pch", pch[0], "-Xclang", "-fno-validate-pch")
         skip_headers = skip_headers | frozenset(pch[1])
+    _names.clear()  # file handles belong to one TU
     try:
         tu = index.parse(source, list(args), options=options)
     except ci.TranslationUnitLoadError as err:
@@ -856,16 +889,17 @@ def parse_tu(
     t_headers = 0.0  # of the walk, the part spent in headers' functions
     focus_re = re.compile(focus) if focus else None
     unfocused = 0
+    wanted_kinds = {K.FUNCTION_DECL.value, K.VAR_DECL.value, K.STATIC_ASSERT.value}
     for top in _kids(tu.cursor):
         # The kind first: asking for a location is the costly part, and most
         # top-level cursors are header structs, typedefs and macro records.
-        kind = top.kind
-        if kind != K.FUNCTION_DECL and kind != K.VAR_DECL and kind != K.STATIC_ASSERT:
+        if top._kind_id not in wanted_kinds:
             continue
-        f = top.location.file
+        kind = top.kind
+        f = _expansion_file(top.location)
         if f is None:
             continue
-        fw = walker_for(f.name)
+        fw = walker_for(f)
         if fw is None:
             continue
         t1 = time.perf_counter()
