@@ -245,7 +245,7 @@ def main() -> int:
     ap.add_argument("--c-file", nargs="+", default=["fs/buffer.c", "fs/ext2/inode.c"],
                     help="each is changed in turn (one with uses, one without by default)")
     ap.add_argument("--header", default="include/linux/pagemap.h")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["spatch", "report", "plan", "changed"],
+    ap.add_argument("--skip", nargs="*", default=[], choices=["spatch", "report", "plan", "lazy", "changed"],
                     help="leave out parts of the run")
     ap.add_argument("--json", help="also write the rows and differences to this file")
     args = ap.parse_args()
@@ -296,6 +296,7 @@ def main() -> int:
         rows.append(row)
         row, _ = run_passdown("plan warm", "plan", tree, build, cache, args.scope, args.jobs, work / "plan-warm.json")
         rows.append(row)
+    if "plan" not in args.skip and "lazy" not in args.skip:
         # The same plan with TUs parsed as the demand reaches them (plan --lazy).
         cache = work / "cache-plan-lazy"
         shutil.rmtree(cache, ignore_errors=True)
