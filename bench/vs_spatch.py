@@ -46,7 +46,7 @@ import procwatch  # noqa: E402
 
 REPO = HERE.parent
 COCCI = HERE / "page_mapping.cocci"
-SUMMARY = re.compile(r"(?:indexed|planned on demand:) (\d+)(?: of \d+)? TUs \((\d+) parsed, (\d+) from cache, "
+SUMMARY = re.compile(r"(?:indexed|planned on demand:) (\d+)(?: of \d+)? TUs \((\d+) parsed(?:, \d+ through \d+ precompiled headers)?, (\d+) from cache, "
                      r"(\d+) with errors(?:, (\d+) skipped[^)]*)?\)")
 SKIPPED = re.compile(r"(\d+) TUs? skipped")
 

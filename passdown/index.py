@@ -119,9 +119,10 @@ def _work(task: tuple) -> F.TUFacts:
     # A PCH's entry holds the facts of every header it read: a later run may reuse it alone.
     skip = frozenset() if save else frozenset(_walked)
     facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus, pch=use, save_pch=save)
-    if use and facts.diagnostics:
+    if use and (facts.diagnostics or facts.error):
         # An error with the PCH (a name of this TU clashing with a header it does not
-        # otherwise include, say) may not be an error without: the facts come from that parse.
+        # otherwise include, say, or a PCH file that cannot be read) may not be one
+        # without: the facts come from that parse.
         facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus)
     _walked.update(h.path for h in facts.headers)
     return facts
@@ -268,7 +269,7 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
             pch_for: dict[str, tuple] = {}
             if use_pch and not uses_mode and len(todo) >= pch_mod.MIN_TUS and executor.is_local():
                 t_pch = time.perf_counter()
-                pch_for, pch_headers, stats["pch"] = _precompile(tree, [by_file[s] for s in todo], cache, fields,
+                pch_for, pch_headers, stats["pch"] = _precompile(tree, commands, set(todo), cache, fields,
                                                                  version, log_path, walk_exclude, jobs)
                 new = [h for h in pch_headers if h.path not in covered]
                 covered.update(h.path for h in new)
@@ -351,13 +352,15 @@ def _size(path: str) -> int:
         return 0
 
 
-def _precompile(tree, commands, cache, fields, version, log_path, exclude, jobs):
-    """Build (or reuse) the PCHs of *commands* and say which TU uses which.
+def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude, jobs):
+    """Build (or reuse) the PCHs for the TUs of *todo* and say which uses which.
 
-    A PCH is cached under ``<cache>/pch/`` with a cache entry of its own (its
-    key): the entry's facts hold the headers the build walked, and it stays
-    valid while none of the files the PCH read changed.  Returns
-    ``({source: ("use", pch file, its headers)}, header facts walked now, stats)``.
+    The groups come from all *commands*, so that a run that parses only some
+    TUs again reuses the PCHs of the run that parsed them all.  A PCH is cached
+    under ``<cache>/pch/`` with a cache entry of its own (its key): the entry's
+    facts hold every header the build walked, and it stays valid while none of
+    the files the PCH read, nor the PCH file itself, changed.  Returns
+    ``({source: ("use", pch file, its headers)}, header facts, stats)``.
     """
     from . import idents, prefilter
     from .cache import CODE
@@ -366,33 +369,42 @@ def _precompile(tree, commands, cache, fields, version, log_path, exclude, jobs)
     graph = prefilter.IncludeGraph(scanner, commands)
     graph.reach([c.file for c in commands] + graph.forced)
     scanner.save()
-    groups = pch_mod.groups(commands, graph, version, CODE)
+    groups = [g for g in pch_mod.groups(commands, graph, version, CODE, fields) if todo.intersection(g.members)]
     pch_dir = cache.dir / "pch"
-    pch_dir.mkdir(exist_ok=True)
     ready: dict[str, tuple[str, ...]] = {}
     walked: list[F.FileFacts] = []
+    failed: list[str] = []
     tasks = []
     for g in groups:
         out = pch_dir / f"{g.key}.pch"
         kept = cache.lookup(g.key) if out.is_file() else None
         if kept is not None:  # still valid: its headers' facts are the ones its users need
-            ready[g.key] = kept.deps
+            ready[g.key] = tuple(d for d in kept.deps if d != str(out))
             walked.extend(kept.headers)
             continue
+        if len(todo.intersection(g.members)) < pch_mod.MIN_TUS:
+            continue  # not worth building for these few
         src = pch_dir / f"{g.key}.h"
-        if not src.is_file() or src.read_text() != g.text:
-            src.write_text(g.text)
+        try:
+            pch_dir.mkdir(exist_ok=True)
+            if not src.is_file() or src.read_text() != g.text:
+                src.write_text(g.text)
+        except OSError as err:
+            failed.append(f"{g.key}: cannot write {src} ({err.strerror})")
+            continue
         tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, log_path, exclude, None,
                       ("build", str(out))))
-    failed = []
     for facts in _parse_all(tasks, jobs, []):
         key = Path(facts.source).stem
         if facts.error:
             cache.forget(key)
             failed.append(f"{key}: {facts.error}")
             continue
-        cache.store(key, facts)
         ready[key] = facts.deps
+        # The PCH file is a dependency of its own entry only: a PCH rebuilt by a run that
+        # did not finish no longer matches the entry, which is then built again.
+        cache.store(key, F.TUFacts(facts.source, facts.main, facts.headers, (*facts.deps, str(pch_dir / f"{key}.pch")),
+                                   facts.diagnostics, None, facts.seconds, facts.stats))
         walked.extend(facts.headers)
     use: dict[str, tuple] = {}
     for g in groups:
@@ -400,11 +412,11 @@ def _precompile(tree, commands, cache, fields, version, log_path, exclude, jobs)
         if deps is None:
             continue
         tested = pch_mod.tested_macros(d for d in deps if d.endswith(".h"))
-        for src in g.members:
+        for src in todo.intersection(g.members):
             if pch_mod.may_use(src, tested, graph):
                 use[src] = ("use", str(pch_dir / f"{g.key}.pch"), deps)
-    stats = {"groups": len(groups), "built": len(tasks) - len(failed), "failed": failed, "tus": len(use),
-             "without": len(commands) - len(use)}
+    stats = {"groups": len(ready), "built": len(tasks) - sum(1 for t in tasks if Path(t[0]).stem not in ready),
+             "failed": failed, "tus": len(use), "without": len(todo) - len(use)}
     return use, walked, stats
 
 

@@ -964,6 +964,10 @@ def _save_pch(tu, path: str, diagnostics) -> str | None:
         tu.save(tmp)
         os.replace(tmp, path)
     except (ci.TranslationUnitSaveError, OSError) as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
         return f"cannot save the precompiled header ({err})"
     return None
 

@@ -85,7 +85,7 @@ class Group:
         return "".join(f'#include "{r}"\n' for r in self.roots)
 
 
-def groups(commands: Iterable[CompileCommand], graph, version: str, code: str, *,
+def groups(commands: Iterable[CompileCommand], graph, version: str, code: str, fields: tuple = (), *,
            min_tus: int | None = None, headers: tuple[str, ...] = HEADERS) -> list[Group]:
     """The PCHs for *commands*: *graph* is a prefilter.IncludeGraph whose
     edges reach every TU's headers (``graph.reach`` was called on them)."""
@@ -118,20 +118,22 @@ def groups(commands: Iterable[CompileCommand], graph, version: str, code: str, *
             taken |= members
             roots = tuple(order[:n])
             h = hashlib.blake2b(digest_size=12)
-            for part in (version, code, *flags, *roots):
+            # The field is part of the key: the entry holds the facts of the PCH's headers for it.
+            for part in (version, code, *map(str, fields), *flags, *roots):
                 h.update(part.encode() + b"\0")
             out.append(Group(h.hexdigest(), flags, roots, tuple(sorted(members))))
     return out
 
 
 _COND = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef)\b(.*)$", re.M)
-_DEFINE_NEXT = re.compile(rb"\s*#[ \t]*define[ \t]+(\w+)")
+_DEFINE_NEXT = re.compile(rb"\s*#[ \t]*define[ \t]+(\w+)(?:[^\n]*\\\n)*[^\n]*\n\s*#[ \t]*endif\b")
 _WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
 def tested_macros(paths: Iterable[str]) -> set[str]:
     """Names the preprocessor conditions of *paths* test, other than to give
-    a default (``#ifndef X`` then ``#define X``)."""
+    a default (``#ifndef X`` / ``#define X ...`` / ``#endif`` and nothing else:
+    an include guard is a test, a file that defines it keeps the header out)."""
     out: set[bytes] = set()
     for p in paths:
         try:

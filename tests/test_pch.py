@@ -30,8 +30,8 @@ def small_groups(monkeypatch):
     monkeypatch.setattr(pch, "MIN_TUS", 2)
 
 
-def run(tree, cache_dir, use_pch, jobs=2):
-    return index.run(tree, load(tree / "compile_commands.json"), FIELDS, Cache(cache_dir), jobs=jobs, pch=use_pch)
+def run(tree, cache_dir, use_pch, jobs=2, fields=FIELDS):
+    return index.run(tree, load(tree / "compile_commands.json"), fields, Cache(cache_dir), jobs=jobs, pch=use_pch)
 
 
 def same_facts(a, b) -> list[str]:
@@ -113,7 +113,8 @@ def make_tree(tmp_path, files: dict[str, str]):
     (tree / "include/linux/fs.h").write_text(
         "#ifndef _FS\n#define _FS\n#include <linux/kernel.h>\n"
         "struct address_space { int x; };\nstruct page { struct address_space *mapping; };\n"
-        "long fs_thing(int);\n"
+        "#define FS_MACRO 1\nlong fs_thing(int);\n"
+        "static inline int ax(struct address_space *a) { return a->x; }\n"
         "static inline struct address_space *pm(struct page *p) { return p->mapping; }\n#endif\n")
     for name, text in files.items():
         (tree / "fs" / name).write_text(text)
@@ -159,6 +160,35 @@ def test_an_error_with_the_pch_falls_back_to_a_plain_parse(tmp_path):
     assert same_facts(plain, fast) == []
 
 
+def test_a_tu_that_defines_an_include_guard_keeps_the_tu_out(tmp_path):
+    # g.c keeps fs.h out; through the PCH it would get it anyway, and FS_MACRO with it.
+    tree = make_tree(tmp_path, {
+        "a.c": PLAIN.format(n="a"),
+        "b.c": PLAIN.format(n="b"),
+        "g.c": "#define _FS\n#include <linux/kernel.h>\n#include <linux/fs.h>\n"
+               "#ifdef FS_MACRO\nint g_with_fs(void) { return fs_thing(1); }\n#endif\nint g(void) { return 0; }\n",
+    })
+    fast = run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
+    assert [f.name for f in fast.files[str(tree / "fs/g.c")].functions] == ["g"]
+    # (fs.h's own facts depend on which TU walks it first: g.c sees it empty)
+    differ = same_facts(run(tree, tmp_path / "plain", False), fast)
+    assert [os.path.relpath(p, tree) for p in differ] in ([], ["include/linux/fs.h"])
+
+
+def test_a_pch_entry_is_per_field(tmp_path):
+    # The PCH's entry holds its headers' facts for one field: another field builds its own.
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b")})
+    fs_h = str(tree / "include/linux/fs.h")
+    first = run(tree, tmp_path / "c", True)
+    assert [u.function.split("@")[2] for u in first.files[fs_h].uses] == ["pm"]
+    other = (F.FieldSpec("address_space", "x"),)
+    second = run(tree, tmp_path / "c", True, fields=other)
+    assert second.stats["pch"]["built"] == 1
+    assert [u.function.split("@")[2] for u in second.files[fs_h].uses] == ["ax"]
+    assert same_facts(run(tree, tmp_path / "plain", False, fields=other), second) == []
+
+
 def test_no_pch_below_min_tus(tmp_path, monkeypatch):
     monkeypatch.setattr(pch, "MIN_TUS", 3)
     tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b")})
@@ -173,8 +203,9 @@ def test_tested_macros_leave_out_defaults_and_guards(tmp_path):
     h = tmp_path / "h.h"
     h.write_text("#ifndef _H\n#define _H\n#ifndef pr_fmt\n#define pr_fmt(fmt) fmt\n#endif\n"
                  "#if defined(DEBUG) && FOO > 1 /* BAR */\n#endif\n#ifdef  CONFIG_X\n#endif\n"
-                 "#ifndef ALONE\nint x;\n#endif\n#endif\n")
-    assert pch.tested_macros([str(h)]) == {"defined", "DEBUG", "FOO", "CONFIG_X", "ALONE"}
+                 "#ifndef ALONE\nint x;\n#endif\n#ifndef LONG\n#define LONG(a) \\\n\t(a)\n#endif\n#endif\n")
+    # the guard _H is a test (a file that defines it keeps the header out); pr_fmt and LONG are defaults
+    assert pch.tested_macros([str(h)]) == {"_H", "defined", "DEBUG", "FOO", "CONFIG_X", "ALONE"}
 
 
 def test_early_macros_are_those_before_the_last_include():
