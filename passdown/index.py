@@ -406,6 +406,7 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
         cache.store(key, F.TUFacts(facts.source, facts.main, facts.headers, (*facts.deps, str(pch_dir / f"{key}.pch")),
                                    facts.diagnostics, None, facts.seconds, facts.stats))
         walked.extend(facts.headers)
+    _forget_old_pchs(pch_dir, cache, keep=set(ready))
     use: dict[str, tuple] = {}
     for g in groups:
         deps = ready.get(g.key)
@@ -418,6 +419,23 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     stats = {"groups": len(ready), "built": len(tasks) - sum(1 for t in tasks if Path(t[0]).stem not in ready),
              "failed": failed, "tus": len(use), "without": len(todo) - len(use)}
     return use, walked, stats
+
+
+def _forget_old_pchs(pch_dir: Path, cache: Cache, keep: set[str]) -> None:
+    """Delete the PCHs no valid cache entry stands for (~13 MB each; made by
+    another passdown or libclang, or with headers since changed).  A run that
+    still uses one falls back to a plain parse."""
+    try:
+        files = list(pch_dir.iterdir())
+    except OSError:
+        return
+    for f in files:
+        key = f.name.split(".", 1)[0]
+        if key not in keep and not cache.valid(key):
+            try:
+                f.unlink()
+            except OSError:
+                pass
 
 
 def _focus(words: Iterable[str]) -> bytes:

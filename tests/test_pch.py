@@ -85,7 +85,10 @@ def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monk
     run(tree, tmp_path / "c", True)
     one = tree / "fs/ext2/inode.c"
     one.write_text(one.read_text() + "\nint ext2_extra(void) { return 0; }\n")
+    kept = sorted(p.name for p in (tmp_path / "c/pch").iterdir())
+    (tmp_path / "c/pch/0123456789abcdef01234567.pch").write_bytes(b"left by an older passdown")
     again = run(tree, tmp_path / "c", True)
+    assert sorted(p.name for p in (tmp_path / "c/pch").iterdir()) == kept  # the stale one is gone
     assert again.parsed == 1 and again.stats["pch"] == {**again.stats["pch"], "built": 0, "tus": 1}
     assert "fs/ext2/inode.c" in with_pch(again)
 
