@@ -116,9 +116,7 @@ def _work(task: tuple) -> F.TUFacts:
     _read_log(log)
     use = pch[1:] if pch and pch[0] == "use" else None
     save = pch[1] if pch and pch[0] == "build" else None
-    # A PCH's entry holds the facts of every header it read: a later run may reuse it alone.
-    skip = frozenset() if save else frozenset(_walked)
-    facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus, pch=use, save_pch=save)
+    facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus, pch=use, save_pch=save)
     if use and (facts.diagnostics or facts.error):
         # An error with the PCH (a name of this TU clashing with a header it does not
         # otherwise include, say, or a PCH file that cannot be read) may not be one
@@ -392,8 +390,11 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
         except OSError as err:
             failed.append(f"{g.key}: cannot write {src} ({err.strerror})")
             continue
-        tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, log_path, exclude, None,
+        # No log: a build walks every header it reads but those another build on the same
+        # worker walked already (the headers the cache holds too: its entry must be whole).
+        tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, "", exclude, None,
                       ("build", str(out))))
+    built = []
     for facts in _parse_all(tasks, jobs, []):
         key = Path(facts.source).stem
         if facts.error:
@@ -401,11 +402,18 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
             failed.append(f"{key}: {facts.error}")
             continue
         ready[key] = facts.deps
+        built.append(facts)
+        walked.extend(facts.headers)
+    # Each entry gets the facts of every header its PCH read, whichever build walked it:
+    # a later run may reuse one PCH without the others.
+    by_path = {h.path: h for h in walked}
+    for facts in built:
+        key = Path(facts.source).stem
+        headers = tuple(by_path[d] for d in facts.deps if d in by_path)
         # The PCH file is a dependency of its own entry only: a PCH rebuilt by a run that
         # did not finish no longer matches the entry, which is then built again.
-        cache.store(key, F.TUFacts(facts.source, facts.main, facts.headers, (*facts.deps, str(pch_dir / f"{key}.pch")),
+        cache.store(key, F.TUFacts(facts.source, facts.main, headers, (*facts.deps, str(pch_dir / f"{key}.pch")),
                                    facts.diagnostics, None, facts.seconds, facts.stats))
-        walked.extend(facts.headers)
     _forget_old_pchs(pch_dir, cache, keep=set(ready))
     use: dict[str, tuple] = {}
     for g in groups:
