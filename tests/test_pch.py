@@ -19,7 +19,7 @@ from passdown import index, pch
 from passdown.cache import Cache
 from passdown.compdb import load
 
-from conftest import CORPUS
+from conftest import CORPUS, run_passdown
 
 FIELDS = (F.FieldSpec("page", "mapping"),)
 COUNTER = re.compile(r"(__UNIQUE_ID_\w*?|__compiletime_assert_)\d+\b")
@@ -197,6 +197,15 @@ def test_no_pch_below_min_tus(tmp_path, monkeypatch):
     tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b")})
     fast = run(tree, tmp_path / "fast", True)
     assert "pch" not in fast.stats and not with_pch(fast)
+
+
+def test_the_cli_says_how_many_tus_went_through_a_pch_and_no_pch_turns_it_off(tmp_path, monkeypatch):
+    monkeypatch.undo()  # the real MIN_TUS: the CLI runs in its own process
+    tree = make_tree(tmp_path, {f"f{i}.c": PLAIN.format(n=f"f{i}") for i in range(pch.MIN_TUS)})
+    out = run_passdown("index", "--tree", str(tree), "--cache", str(tmp_path / "c"), "-j", "2").stderr
+    assert f"({pch.MIN_TUS} parsed, {pch.MIN_TUS} through 1 precompiled headers, 0 from cache" in out
+    out = run_passdown("index", "--tree", str(tree), "--cache", str(tmp_path / "c2"), "--no-pch").stderr
+    assert f"({pch.MIN_TUS} parsed, 0 from cache" in out
 
 
 # -- the text rules -----------------------------------------------------------------
