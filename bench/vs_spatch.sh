@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # passdown report/plan against Coccinelle's spatch over fs/ + mm/ of Linux 6.1,
 # x86_64 allmodconfig: one table, and the differences between the two use sets.
-#   bench/vs_spatch.sh [--jobs N] [--scope mm fs] [--skip spatch|report|plan|changed ...]
+#   bench/vs_spatch.sh [--jobs N] [--scope mm fs] [--skip spatch|report|plan|lazy|changed ...]
 # Needs root (or sudo) the first time: apt-get for the tree's packages and coccinelle.
 # See bench/README.md.
 set -euo pipefail
