@@ -10,14 +10,18 @@ change, so a TU gets the PCH only when that cannot change what it sees:
   (kbuild's ``-DKBUILD_BASENAME=...``, ``-DKBUILD_MODNAME=...``) and the
   per-directory ``-I``.  ``-DMODULE`` or a subsystem's ``ccflags-y`` make
   another group: they change what the headers declare;
-* the headers: the TU already reaches (textually) every header put in the
-  PCH, so the PCH adds no declaration it would not have had;
+* the headers: the TU already reaches every header put in the PCH, so the
+  PCH adds no declaration it would not have had.  Reached as text
+  (prefilter.IncludeGraph): an ``#include`` under an ``#if`` the config
+  turns off counts too, a known over-estimate; a TU whose parse through the
+  PCH reports an error is parsed again without it (index.py);
 * macros: a ``.c`` file (or a header of its own directory) that defines or
   undefines a macro before its includes, and some PCH header tests that
-  macro (``#ifdef DEBUG`` in printk.h), would see the header differently:
-  such a TU is parsed as before.  A test that only gives a default (the
-  ``#ifndef pr_fmt`` / ``#define pr_fmt`` pattern, include guards) is no
-  difference: the file's own definition wins where it is used.
+  macro (``#ifdef DEBUG`` in printk.h, or an include guard the file defines
+  to keep a header out), would see the header differently: such a TU is
+  parsed as before.  A test that only gives a default (``#ifndef pr_fmt`` /
+  ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's own
+  definition wins where it is used.
 
 This module only decides; parse.py builds and uses the PCH, index.py runs it.
 """
