@@ -83,7 +83,39 @@ def main() -> int:
         print("  differs:", os.path.relpath(p, ws.tree))
     for p in (only_a + only_b)[:20]:
         print("  only in one:", os.path.relpath(p, ws.tree))
-    return 0 if not (differ or only_a or only_b) else 1
+    print("\nper TU, from the workers' figures (libclang parse, walk):")
+    for pch, idx in idxs.items():
+        for through in (False, True):
+            tus = [t for t in idx.tus if t.stats and bool(t.stats.get("pch")) == through]
+            if tus:
+                parse_s, walk_s = sum(t.stats["parse"] for t in tus), sum(t.stats["walk"] for t in tus)
+                print(f"  {'with' if pch else 'without'} PCH, {len(tus)} TUs {'through' if through else 'not through'}"
+                      f" one: parse {parse_s:.1f} s ({parse_s / len(tus):.2f} each), walk {walk_s:.1f} s "
+                      f"({walk_s / len(tus):.2f} each)")
+    same_plan = compare_plans(ws, idxs, args.scope)
+    return 0 if not (differ or only_a or only_b) and same_plan else 1
+
+
+def compare_plans(ws, idxs, scope) -> bool:
+    """The page-mapping plan from both indexes: the same but for the unresolved list?"""
+    import json
+
+    from passdown import plan, rules
+
+    rule, _ = rules.load("page-mapping")
+    out = {}
+    for pch, idx in idxs.items():
+        out[pch] = json.loads(plan.to_json(plan.make_plan(idx, rule, ws.scope(scope), ws.config())))
+    a, b = out[False], out[True]
+    keys = [k for k in a if k not in ("unresolved", "summary")]
+    differ = [k for k in keys if a[k] != b[k]]
+    print(f"\nplan: {a['summary']['functions']} functions, {a['summary']['call_sites']} call sites, "
+          f"{a['summary']['conversions']} conversions, {a['summary']['remaining_uses']} remaining uses without PCH; "
+          f"with PCH {'the same' if not differ else 'DIFFERENT in ' + ', '.join(differ)}")
+    ra, rb = a["summary"]["unresolved_by_reason"], b["summary"]["unresolved_by_reason"]
+    print(f"unresolved by reason, where they differ: "
+          f"{ {r: (ra.get(r, 0), rb.get(r, 0)) for r in set(ra) | set(rb) if ra.get(r) != rb.get(r)} }")
+    return not differ
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from passdown import parse  # noqa: E402
+from passdown import parse, pch  # noqa: E402
 from passdown.workspace import Workspace  # noqa: E402
 
 HEADERS = ("linux/kernel.h", "linux/fs.h", "linux/mm.h", "linux/pagemap.h", "linux/buffer_head.h",
@@ -41,18 +41,8 @@ def per_file(arg: str, source: str) -> bool:
 
 
 def group_key(args: tuple[str, ...], source: str, tree: str) -> tuple[str, ...]:
-    """The flags a shared PCH must agree on: not the per-directory -I (the
-    common headers are found through the global ones) nor per-file defines."""
-    out, it = [], iter(args)
-    for a in it:
-        if per_file(a, source):
-            continue
-        if a == "-I":
-            a += next(it, "")
-        if a.startswith("-I") and not a.rstrip("/").endswith(("/include", "/uapi", "/generated")):
-            continue
-        out.append(a)
-    return tuple(out)
+    """The flags a shared PCH must agree on: passdown's own grouping (pch.build_args)."""
+    return pch.build_args(args)
 
 
 def facts_compare(c, pch: Path, ws: Workspace, walks: dict) -> None:

@@ -416,16 +416,21 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
                                    facts.diagnostics, None, facts.seconds, facts.stats))
     _forget_old_pchs(pch_dir, cache, keep=set(ready))
     use: dict[str, tuple] = {}
+    tested_memo: dict = {}
+    early_memo: dict = {}
+    refused = 0
     for g in groups:
         deps = ready.get(g.key)
         if deps is None:
             continue
-        tested = pch_mod.tested_macros(d for d in deps if d.endswith(".h"))
+        tested = pch_mod.tested_macros((d for d in deps if d.endswith(".h")), tested_memo)
         for src in todo.intersection(g.members):
-            if pch_mod.may_use(src, tested, graph):
+            if pch_mod.may_use(src, tested, graph, early_memo):
                 use[src] = ("use", str(pch_dir / f"{g.key}.pch"), deps)
-    stats = {"groups": len(ready), "built": len(tasks) - sum(1 for t in tasks if Path(t[0]).stem not in ready),
-             "failed": failed, "tus": len(use), "without": len(todo) - len(use)}
+            else:
+                refused += 1
+    stats = {"groups": len(ready), "built": len(built), "failed": failed, "tus": len(use),
+             "refused by a macro": refused, "without": len(todo) - len(use)}
     return use, walked, stats
 
 

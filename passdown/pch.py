@@ -134,23 +134,35 @@ _DEFINE_NEXT = re.compile(rb"\s*#[ \t]*define[ \t]+(\w+)(?:[^\n]*\\\n)*[^\n]*\n\
 _WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
-def tested_macros(paths: Iterable[str]) -> set[str]:
+def tested_macros(paths: Iterable[str], memo: dict[str, set[str]] | None = None) -> set[str]:
     """Names the preprocessor conditions of *paths* test, other than to give
     a default (``#ifndef X`` / ``#define X ...`` / ``#endif`` and nothing else:
-    an include guard is a test, a file that defines it keeps the header out)."""
-    out: set[bytes] = set()
+    an include guard is a test, a file that defines it keeps the header out).
+    *memo* keeps each file's names across calls (the PCHs of a run share most
+    of their headers)."""
+    memo = {} if memo is None else memo
+    out: set[str] = set()
     for p in paths:
-        try:
-            data = open(p, "rb").read()
-        except OSError:
-            continue
-        for m in _COND.finditer(data):
-            words = _WORD.findall(m.group(2).split(b"/*")[0].split(b"//")[0])
-            if m.group(1) == b"ifndef" and len(words) == 1:
-                nxt = _DEFINE_NEXT.match(data, m.end())
-                if nxt and nxt.group(1) == words[0]:
-                    continue
-            out.update(words)
+        names = memo.get(p)
+        if names is None:
+            names = memo[p] = _tested_in(p)
+        out |= names
+    return out
+
+
+def _tested_in(path: str) -> set[str]:
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        return set()
+    out: set[bytes] = set()
+    for m in _COND.finditer(data):
+        words = _WORD.findall(m.group(2).split(b"/*")[0].split(b"//")[0])
+        if m.group(1) == b"ifndef" and len(words) == 1:
+            nxt = _DEFINE_NEXT.match(data, m.end())
+            if nxt and nxt.group(1) == words[0]:
+                continue
+        out.update(words)
     return {w.decode() for w in out}
 
 
@@ -177,13 +189,17 @@ def local_headers(source: str, graph) -> list[str]:
     return sorted(seen - {source})
 
 
-def may_use(source: str, tested: set[str], graph) -> bool:
-    """Does *source* see the PCH's headers as it would parse them itself?"""
+def may_use(source: str, tested: set[str], graph, memo: dict[str, set[str] | None] | None = None) -> bool:
+    """Does *source* see the PCH's headers as it would parse them itself?
+    *memo* keeps each file's early macros (a directory's headers serve many TUs)."""
+    memo = {} if memo is None else memo
     for p in [source, *local_headers(source, graph)]:
-        try:
-            data = open(p, "rb").read()
-        except OSError:
-            return False
-        if early_macros(data) & tested:
+        if p not in memo:
+            try:
+                memo[p] = early_macros(open(p, "rb").read())
+            except OSError:
+                memo[p] = None
+        early = memo[p]
+        if early is None or early & tested:
             return False
     return True

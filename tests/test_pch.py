@@ -130,18 +130,20 @@ def make_tree(tmp_path, files: dict[str, str]):
 PLAIN = "#include <linux/kernel.h>\n#include <linux/fs.h>\nint {n}(struct page *p) {{ return !pm(p); }}\n"
 
 
+def both_ways(tmp_path, odd: dict[str, str]):
+    """a.c and b.c, which take the PCH, and the *odd* files: the tree, indexed without and with PCHs."""
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), **odd})
+    return tree, run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+
+
 def test_a_macro_a_pch_header_tests_keeps_the_tu_out(tmp_path):
-    tree = make_tree(tmp_path, {
-        "a.c": PLAIN.format(n="a"),
-        "b.c": PLAIN.format(n="b"),
+    tree, plain, fast = both_ways(tmp_path, {
         # printk.h's pattern: a default only, the file's own definition wins anyway
         "c.c": '#define pr_fmt(x) "c: " x\n' + PLAIN.format(n="c"),
         # but MYDEBUG changes what kernel.h defines (and its header facts do not depend on
         # which TU walks it: only a macro changes)
         "d.c": "#define MYDEBUG\n" + PLAIN.format(n="d") + "int d2(void) { return dbg(); }\n",
     })
-    plain = run(tree, tmp_path / "plain", False)
-    fast = run(tree, tmp_path / "fast", True)
     assert with_pch(fast) == {"fs/a.c", "fs/b.c", "fs/c.c"}
     assert same_facts(plain, fast) == []
     d2 = [c for c in fast.files[str(tree / "fs/d.c")].calls if c.name == "debug_call"]
@@ -150,14 +152,10 @@ def test_a_macro_a_pch_header_tests_keeps_the_tu_out(tmp_path):
 
 def test_an_error_with_the_pch_falls_back_to_a_plain_parse(tmp_path):
     # e.c reaches fs.h only in text (#if 0): with the PCH its fs_thing() clashes with fs.h's.
-    tree = make_tree(tmp_path, {
-        "a.c": PLAIN.format(n="a"),
-        "b.c": PLAIN.format(n="b"),
+    tree, plain, fast = both_ways(tmp_path, {
         "e.c": "#include <linux/kernel.h>\n#if 0\n#include <linux/fs.h>\n#endif\n"
                "int fs_thing(void) { return 0; }\n",
     })
-    plain = run(tree, tmp_path / "plain", False)
-    fast = run(tree, tmp_path / "fast", True)
     assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
     assert fast.failures == [] and plain.failures == []
     assert same_facts(plain, fast) == []
@@ -165,17 +163,14 @@ def test_an_error_with_the_pch_falls_back_to_a_plain_parse(tmp_path):
 
 def test_a_tu_that_defines_an_include_guard_keeps_the_tu_out(tmp_path):
     # g.c keeps fs.h out; through the PCH it would get it anyway, and FS_MACRO with it.
-    tree = make_tree(tmp_path, {
-        "a.c": PLAIN.format(n="a"),
-        "b.c": PLAIN.format(n="b"),
+    tree, plain, fast = both_ways(tmp_path, {
         "g.c": "#define _FS\n#include <linux/kernel.h>\n#include <linux/fs.h>\n"
                "#ifdef FS_MACRO\nint g_with_fs(void) { return fs_thing(1); }\n#endif\nint g(void) { return 0; }\n",
     })
-    fast = run(tree, tmp_path / "fast", True)
     assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
     assert [f.name for f in fast.files[str(tree / "fs/g.c")].functions] == ["g"]
     # (fs.h's own facts depend on which TU walks it first: g.c sees it empty)
-    differ = same_facts(run(tree, tmp_path / "plain", False), fast)
+    differ = same_facts(plain, fast)
     assert [os.path.relpath(p, tree) for p in differ] in ([], ["include/linux/fs.h"])
 
 
