@@ -367,7 +367,11 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     graph = prefilter.IncludeGraph(scanner, commands)
     graph.reach([c.file for c in commands] + graph.forced)
     scanner.save()
-    groups = [g for g in pch_mod.groups(commands, graph, version, CODE, fields) if todo.intersection(g.members)]
+    common = pch_mod.groups(commands, graph, version, CODE, fields)
+    own = pch_mod.lead_groups(commands, graph, version, CODE, fields, base=common)
+    # A directory's own PCH first: it serves its TUs better.  A TU it fails (a build
+    # error, the macro rule) may still take a common one.
+    groups = [g for g in [*own, *common] if todo.intersection(g.members)]
     pch_dir = cache.dir / "pch"
     ready: dict[str, tuple[str, ...]] = {}
     walked: list[F.FileFacts] = []
@@ -380,7 +384,7 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
             ready[g.key] = tuple(d for d in kept.deps if d != str(out))
             walked.extend(kept.headers)
             continue
-        if len(todo.intersection(g.members)) < pch_mod.MIN_TUS:
+        if len(todo.intersection(g.members)) < (pch_mod.LEAD_MIN_TUS if g.own else pch_mod.MIN_TUS):
             continue  # not worth building for these few
         src = pch_dir / f"{g.key}.h"
         try:
@@ -418,19 +422,21 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     use: dict[str, tuple] = {}
     tested_memo: dict = {}
     early_memo: dict = {}
-    refused = 0
+    refused: set[str] = set()
     for g in groups:
         deps = ready.get(g.key)
         if deps is None:
             continue
         tested = pch_mod.tested_macros((d for d in deps if d.endswith(".h")), tested_memo)
         for src in todo.intersection(g.members):
-            if pch_mod.may_use(src, tested, graph, early_memo):
+            if src in use:
+                continue
+            if pch_mod.may_use(src, tested, graph, early_memo, inside=deps if g.own else ()):
                 use[src] = ("use", str(pch_dir / f"{g.key}.pch"), deps)
             else:
-                refused += 1
+                refused.add(src)
     stats = {"groups": len(ready), "built": len(built), "failed": failed, "tus": len(use),
-             "refused by a macro": refused, "without": len(todo) - len(use)}
+             "refused by a macro": len(refused - use.keys()), "without": len(todo) - len(use)}
     return use, walked, stats
 
 

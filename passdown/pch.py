@@ -15,11 +15,12 @@ change, so a TU gets the PCH only when that cannot change what it sees:
   (prefilter.IncludeGraph): an ``#include`` under an ``#if`` the config
   turns off counts too, a known over-estimate; a TU whose parse through the
   PCH reports an error is parsed again without it (index.py);
-* macros: a ``.c`` file (or a header of its own directory) that defines or
-  undefines a macro before its includes, and some PCH header tests that
-  macro (``#ifdef DEBUG`` in printk.h, or an include guard the file defines
-  to keep a header out), would see the header differently: such a TU is
-  parsed as before.  A test that only gives a default (``#ifndef pr_fmt`` /
+* macros: a ``.c`` file that defines or undefines a macro before its
+  includes, or a header of its own outside the include directories (such as
+  fs/xfs/xfs.h for fs/xfs/libxfs/*.c) that does anywhere, and some PCH
+  header tests that macro (``#ifdef DEBUG`` in printk.h, or an include
+  guard the file defines to keep a header out), would see the header
+  differently: such a TU is parsed as before.  A test that only gives a default (``#ifndef pr_fmt`` /
   ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's own
   definition wins where it is used.
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -49,6 +50,7 @@ HEADERS = ("linux/types.h", "linux/init.h", "linux/kernel.h", "linux/list.h", "l
            "linux/swap.h", "linux/namei.h")
 TIERS = (0.98, 0.9, 0.5, 0.25)
 MIN_TUS = 24  # a PCH costs about three TUs' parse: below this a tier is not built
+LEAD_MIN_TUS = 24  # a directory's own PCH (lead_groups): its build costs as much as a common one
 
 
 def _per_file(arg: str) -> bool:
@@ -83,6 +85,7 @@ class Group:
     args: tuple[str, ...]  # build flags, without the source
     roots: tuple[str, ...]  # absolute paths of the headers it includes
     members: tuple[str, ...]  # TUs that reach every root (the macro check comes after the build)
+    own: bool = False  # a directory's own (lead_groups): its members start with its roots, in order
 
     @property
     def text(self) -> str:
@@ -176,30 +179,200 @@ def early_macros(data: bytes) -> set[str]:
     return {name.decode() for d, name in found[:last] if d != b"include" and name}
 
 
+def defined_macros(data: bytes) -> set[str]:
+    """Every macro a file defines or undefines."""
+    return {m.group(2).decode() for m in _DIRECTIVE.finditer(data) if m.group(1) != b"include" and m.group(2)}
+
+
 def local_headers(source: str, graph) -> list[str]:
-    """The headers of *source*'s own directory it reaches: kbuild puts them
-    before the PCH's headers, and they may define macros first."""
-    here = os.path.dirname(source) + os.sep
+    """The headers outside the include directories that *source* reaches
+    through its own and each other (its directory's, or a subsystem's
+    ``ccflags-y += -I``: fs/xfs/libxfs/*.c start with fs/xfs/xfs.h).  They
+    come before the PCH's headers, and may define macros first."""
+    shared = tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
     seen, todo = {source}, [source]
     while todo:
         for k in graph.children(todo.pop()):
-            if k not in seen and k.startswith(here):
+            if k not in seen and not k.startswith(shared):
                 seen.add(k)
                 todo.append(k)
     return sorted(seen - {source})
 
 
-def may_use(source: str, tested: set[str], graph, memo: dict[str, set[str] | None] | None = None) -> bool:
+def may_use(source: str, tested: set[str], graph, memo: dict[tuple[str, bool], set[str] | None] | None = None,
+            inside: Iterable[str] = ()) -> bool:
     """Does *source* see the PCH's headers as it would parse them itself?
-    *memo* keeps each file's early macros (a directory's headers serve many TUs)."""
+    Not if it defines a macro some PCH header tests (*tested*) before its last
+    include, or one of its own headers outside the PCH defines one at all: a
+    TU may read that header before the PCH's.  *memo* keeps each file's
+    macros (a directory's headers serve many TUs); the headers *inside* the
+    PCH define theirs in it."""
     memo = {} if memo is None else memo
-    for p in [source, *local_headers(source, graph)]:
-        if p not in memo:
+    inside = set(inside)
+    for p in [source, *(h for h in local_headers(source, graph) if h not in inside)]:
+        key = (p, p == source)
+        if key not in memo:
             try:
-                memo[p] = early_macros(open(p, "rb").read())
+                data = open(p, "rb").read()
             except OSError:
-                memo[p] = None
-        early = memo[p]
-        if early is None or early & tested:
+                memo[key] = None
+            else:
+                memo[key] = early_macros(data) if p == source else defined_macros(data)
+        defined = memo[key]
+        if defined is None or defined & tested:
             return False
     return True
+
+
+# -- a directory's own PCH ------------------------------------------------------------
+#
+# The common PCHs hold kernel headers only; a subsystem's own headers (fs/xfs has
+# ~40, many of them dense) are parsed again by each of its TUs, and that is most of
+# what a TU costs once the kernel headers come from a PCH (bench/pch_check.py:
+# xfs TUs 0.6 s each through the common PCH, 0.03 s through one of all their own
+# includes).  So a directory whose files mostly start with the same includes gets
+# a PCH of those includes, in the order its files write them, built with the
+# directory's own flags.  A TU takes it when it starts with every one of them
+# itself, in that order (then each is read where the TU would read it, but for
+# other headers the TU puts in between), and the macro rule holds for the TU and
+# its own headers outside the PCH.
+
+_LEAD_SKIP = re.compile(rb"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+_LEAD_INCLUDE = re.compile(rb'[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"][ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n')
+SHARES = (0.9, 0.75, 0.5)  # a root is a header at least this share of the directory's files start with
+
+
+def leading_includes(data: bytes) -> list[tuple[bool, str]]:
+    """The ``#include`` lines *data* starts with, comments aside, up to its
+    first other line: ``(quoted, name)`` each."""
+    out, pos = [], 0
+    while True:
+        pos = _LEAD_SKIP.match(data, pos).end()
+        m = _LEAD_INCLUDE.match(data, pos)
+        if m is None:
+            return out
+        out.append((m.group(1) == b'"', m.group(2).decode(errors="replace").strip()))
+        pos = m.end()
+
+
+def search_dirs(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """``(quote dirs, angle dirs)`` of *args*, in the compiler's order (the
+    including file's own directory comes first for quoted names)."""
+    quote, angle = [], []
+    it = iter(args)
+    for a in it:
+        for flag in ("-iquote", "-I", "-isystem", "-idirafter"):
+            if a.startswith(flag):
+                value = a[len(flag):] or next(it, "")
+                (quote if flag == "-iquote" else angle).append(os.path.normpath(value))
+                break
+    return quote + angle, angle
+
+
+def _find(quoted: bool, name: str, here: str, dirs: tuple[list[str], list[str]]) -> str | None:
+    cands = ([here] + dirs[0]) if quoted else dirs[1]
+    for d in cands:
+        p = os.path.normpath(os.path.join(d, name))
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Each file's leading includes, resolved as its compiler would (up to the
+    first one that is not found: generated later, or under an #if)."""
+    dirs = search_dirs(flags)
+    out = {}
+    for f in files:
+        try:
+            spelled = leading_includes(open(f, "rb").read())
+        except OSError:
+            continue
+        roots: list[str] = []
+        for quoted, name in spelled:
+            p = _find(quoted, name, here, dirs)
+            if p is None:
+                break
+            if p not in roots:
+                roots.append(p)
+        out[f] = tuple(roots)
+    return out
+
+
+def lead_groups(commands: Iterable[CompileCommand], graph, version: str, code: str, fields: tuple = (), *,
+                base: Iterable[Group] = (), min_tus: int | None = None) -> list[Group]:
+    """A PCH for each directory whose files mostly start with the same
+    includes, of those includes (the roots, SHARES), for the files that start
+    with all of them in the PCH's order and would read more through it than
+    through a common PCH of *base* (sizes in bytes of the files the include
+    *graph* reaches from the roots: a rough measure, it only picks PCHs).
+    ``index._precompile`` applies the macro rule after the build."""
+    min_tus = LEAD_MIN_TUS if min_tus is None else min_tus
+    memo: dict[str, frozenset[str]] = {}
+    sizes: dict[str, int] = {}
+
+    def reach(roots) -> set[str]:
+        files: set[str] = set()
+        for r in roots:
+            if r not in memo:
+                memo[r] = frozenset(graph.reach([r]))
+            files |= memo[r]
+        return files
+
+    def cover(roots) -> int:
+        """Bytes of the files *roots* reach: what a parse of them reads."""
+        files = reach(roots)
+        for f in files - sizes.keys():
+            try:
+                sizes[f] = os.stat(f).st_size
+            except OSError:
+                sizes[f] = 0
+        return sum(sizes[f] for f in files)
+
+    # What each TU would get from *base*: nothing where the macro rule (over the headers
+    # the roots reach in text, a superset of what the build reads) would refuse it.
+    had: dict[str, int] = {}
+    tested_memo: dict[str, set[str]] = {}
+    early_memo: dict[tuple[str, bool], set[str] | None] = {}
+    for g in base:
+        n = cover(g.roots)
+        tested = tested_macros((p for p in reach(g.roots) if p.endswith(".h")), tested_memo)
+        for m in g.members:
+            if may_use(m, tested, graph, early_memo):
+                had[m] = max(had.get(m, 0), n)
+    by_dir: dict[tuple, list[str]] = defaultdict(list)
+    for c in commands:
+        # Quoted names are found next to the file first: one directory, one set of flags.
+        by_dir[(os.path.dirname(c.file), tuple(a for a in c.args if not _per_file(a)))].append(c.file)
+    made: dict[tuple, Group] = {}
+    for (here, flags), files in sorted(by_dir.items()):
+        if len(files) < min_tus:
+            continue
+        leads = _leads(files, here, flags)
+        count = Counter(r for lead in leads.values() for r in lead)
+        best = None
+        for share in SHARES:
+            roots = {r for r, n in count.items() if n >= share * len(leads)}
+            if not roots:
+                continue
+            # The order most of the files that start with all of them write them in.
+            orders = Counter(tuple(r for r in lead if r in roots) for lead in leads.values() if roots <= set(lead))
+            if not orders:
+                continue
+            order = max(orders.items(), key=lambda kv: (kv[1], kv[0]))[0]
+            size = cover(order)
+            users = [f for f, lead in leads.items() if tuple(r for r in lead if r in roots) == order
+                     and size > had.get(f, 0)]
+            if len(users) >= min_tus and (best is None or len(users) * len(order) > best[0]):
+                best = (len(users) * len(order), order, users)
+        if best is None:
+            continue
+        _, order, users = best
+        key = (flags, order)  # fs/xfs/libxfs and fs/xfs share theirs
+        if key in made:
+            users = [*made[key].members, *users]
+        h = hashlib.blake2b(digest_size=12)
+        for part in ("own", version, code, *map(str, fields), *flags, *order):
+            h.update(part.encode() + b"\0")
+        made[key] = Group(h.hexdigest(), flags, order, tuple(sorted(users)), own=True)
+    return list(made.values())

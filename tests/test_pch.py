@@ -1,8 +1,8 @@
 """Precompiled headers (pch.py, index._precompile): the same facts, fewer parses.
 
 Every test indexes the same tree twice, with and without PCHs, through real
-libclang, and compares the facts.  ``pch.MIN_TUS`` is lowered so that a small
-tree gets PCHs at all.
+libclang, and compares the facts.  ``pch.MIN_TUS`` and ``pch.LEAD_MIN_TUS`` are
+lowered so that a small tree gets PCHs at all.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ COUNTER = re.compile(r"(__UNIQUE_ID_\w*?|__compiletime_assert_)\d+\b")
 @pytest.fixture(autouse=True)
 def small_groups(monkeypatch):
     monkeypatch.setattr(pch, "MIN_TUS", 2)
+    monkeypatch.setattr(pch, "LEAD_MIN_TUS", 3)
 
 
 def run(tree, cache_dir, use_pch, jobs=2, fields=FIELDS):
@@ -74,7 +75,7 @@ def test_each_pch_entry_holds_every_header_it_read(tmp_path):
     assert len(keys) == fast.stats["pch"]["built"] >= 2
     for key in keys:
         entry = cache.lookup(key)
-        read = {d for d in entry.deps if d.endswith(".h") and d.startswith(str(tree / "include"))}
+        read = {d for d in entry.deps if d.endswith(".h") and d.startswith(str(tree) + os.sep)}
         assert read and {h.path for h in entry.headers} == read
 
 
@@ -93,7 +94,10 @@ def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monk
     assert "fs/ext2/inode.c" in with_pch(again)
 
     pagemap = tree / "include/linux/pagemap.h"
-    pagemap.write_text(pagemap.read_text() + "\nstatic inline int pm_extra(struct page *p) { return p->mapping != 0; }\n")
+    # inside the include guard: a TU that reads pagemap.h twice must not define pm_extra twice
+    text = pagemap.read_text()
+    at = text.rindex("#endif")
+    pagemap.write_text(text[:at] + "static inline int pm_extra(struct page *p) { return p->mapping != 0; }\n\n" + text[at:])
     changed = run(tree, tmp_path / "c", True)
     assert changed.stats["pch"]["built"] >= 1
     extra = [u for u in changed.files[str(pagemap)].uses if "pm_extra" in u.function]
@@ -104,7 +108,7 @@ def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monk
 # -- when a TU must not take the PCH ----------------------------------------------
 
 
-def make_tree(tmp_path, files: dict[str, str]):
+def make_tree(tmp_path, files: dict[str, str], flags: tuple[str, ...] = ()):
     tree = tmp_path / "t"
     (tree / "include/linux").mkdir(parents=True)
     (tree / "fs").mkdir()
@@ -120,9 +124,10 @@ def make_tree(tmp_path, files: dict[str, str]):
         "static inline int ax(struct address_space *a) { return a->x; }\n"
         "static inline struct address_space *pm(struct page *p) { return p->mapping; }\n#endif\n")
     for name, text in files.items():
+        (tree / "fs" / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / "fs" / name).write_text(text)
-    entries = [{"directory": ".", "file": f"fs/{n}", "arguments": ["gcc", "-Iinclude", "-c", f"fs/{n}"]}
-               for n in files]
+    entries = [{"directory": ".", "file": f"fs/{n}", "arguments": ["gcc", "-Iinclude", *flags, "-c", f"fs/{n}"]}
+               for n in files if n.endswith(".c")]
     (tree / "compile_commands.json").write_text(json.dumps(entries))
     return tree
 
@@ -201,6 +206,79 @@ def test_the_cli_says_how_many_tus_went_through_a_pch_and_no_pch_turns_it_off(tm
     assert f"({pch.MIN_TUS} parsed, {pch.MIN_TUS} through 1 precompiled headers, 0 from cache" in out
     out = run_passdown("index", "--tree", str(tree), "--cache", str(tmp_path / "c2"), "--no-pch").stderr
     assert f"({pch.MIN_TUS} parsed, 0 from cache" in out
+
+
+# -- a directory's own PCH ----------------------------------------------------------
+
+# fs/xfs's pattern: every file starts with the subsystem's header, which defines a
+# macro a kernel header tests (DEBUG, printk.h) before it includes any.
+OWN_H = ("#ifndef _X_H\n#define _X_H\n#define MYDEBUG 1\n#include <linux/kernel.h>\n#include <linux/fs.h>\n"
+         "static inline struct address_space *x_map(struct page *p) { return p->mapping; }\n#endif\n")
+OWN_C = ('/* SPDX-License-Identifier: GPL-2.0 */\n#include "x.h" /* first */\n#include <linux/fs.h>\n\n'
+         "int {n}(struct page *p) {{ return dbg() + !x_map(p) + !pm(p); }}\n")
+
+
+def test_a_directorys_own_pch_serves_the_tus_the_macro_rule_keeps_out(tmp_path):
+    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **own})
+    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    # x.h defines MYDEBUG, which kernel.h tests: the common PCH is refused, the own one taken
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c", *(f"fs/{n}" for n in own)}
+    assert fast.stats["pch"]["groups"] == 2 and fast.stats["pch"]["refused by a macro"] == 0
+    assert same_facts(plain, fast) == []
+    p = [c for c in fast.files[str(tree / "fs/x/p.c")].calls if c.name == "debug_call"]
+    assert p and p[0].macro == "dbg"  # MYDEBUG seen by kernel.h, as without the PCH
+    x_h = str(tree / "fs/x/x.h")
+    assert [u.function.split("@")[2] for u in fast.files[x_h].uses] == ["x_map"]
+
+
+def test_no_own_pch_where_the_files_write_the_includes_in_other_orders(tmp_path):
+    own = {f"x/{n}.c": (f"#include <linux/fs.h>\n" if n in "pq" else "") + OWN_C.format(n=n) for n in "pqrs"}
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **own})
+    fast = run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
+    assert fast.stats["pch"]["refused by a macro"] == 4
+
+
+def test_an_own_pch_skips_the_tu_whose_header_in_between_defines_what_it_tests(tmp_path):
+    # t.c reads guard.h between x.h and fs.h: guard.h keeps fs.h out, which the PCH cannot.
+    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
+    own["x/t.c"] = OWN_C.format(n="t").replace('/* first */\n', '\n#include "guard.h"\n')
+    tree = make_tree(tmp_path, {"x/x.h": OWN_H, "x/guard.h": "#define _FS 1\n", **own})
+    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {f"fs/{n}" for n in own} - {"fs/x/t.c"}
+    assert fast.stats["pch"]["refused by a macro"] == 1
+    assert same_facts(plain, fast) == []
+
+
+def test_a_header_of_the_tus_own_that_defines_a_tested_macro_keeps_it_out_of_a_common_pch(tmp_path):
+    # local.h has no include of its own: the macro is defined before fs.h all the same
+    tree, plain, fast = both_ways(tmp_path, {
+        "local.h": "#define MYDEBUG 1\n",
+        "d.c": '#include "local.h"\n' + PLAIN.format(n="d") + "int d2(void) { return dbg(); }\n",
+    })
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}
+    assert same_facts(plain, fast) == []
+
+
+def test_a_subsystem_header_found_through_its_include_flag_counts_as_the_tus_own(tmp_path):
+    # fs/xfs/libxfs/*.c reach fs/xfs/xfs.h through ccflags-y's -I: its MYDEBUG comes first too
+    sub = {f"x/sub/{n}.c": OWN_C.format(n=n) for n in "pq"}
+    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **sub},
+                     flags=("-Ifs/x",))
+    fast = run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH
+    assert fast.stats["pch"]["refused by a macro"] == 2
+    assert same_facts(run(tree, tmp_path / "plain", False), fast) == []
+
+
+def test_leading_includes_stop_at_the_first_other_line():
+    src = (b"// SPDX\n/*\n * #include <no.h>\n */\n\n#include <linux/fs.h>\n  #  include \"x.h\" // why\n"
+           b"#include <a.h> /* one */\n#define pr_fmt(fmt) fmt\n#include <late.h>\n")
+    assert pch.leading_includes(src) == [(False, "linux/fs.h"), (True, "x.h"), (False, "a.h")]
+    assert pch.leading_includes(b"#ifdef X\n#include <a.h>\n#endif\n") == []
+    assert pch.leading_includes(b"int x;\n#include <a.h>\n") == []
+    assert pch.leading_includes(b"#include <a.h> /* a\n b */\n") == []  # a comment over lines: stop
 
 
 # -- the text rules -----------------------------------------------------------------
