@@ -15,14 +15,15 @@ change, so a TU gets the PCH only when that cannot change what it sees:
   (prefilter.IncludeGraph): an ``#include`` under an ``#if`` the config
   turns off counts too, a known over-estimate; a TU whose parse through the
   PCH reports an error is parsed again without it (index.py);
-* macros: a ``.c`` file that defines or undefines a macro before its
-  includes, or a header of its own outside the include directories (such as
-  fs/xfs/xfs.h for fs/xfs/libxfs/*.c) that does anywhere, and some PCH
-  header tests that macro (``#ifdef DEBUG`` in printk.h, or an include
-  guard the file defines to keep a header out), would see the header
-  differently: such a TU is parsed as before.  A test that only gives a default (``#ifndef pr_fmt`` /
-  ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's own
-  definition wins where it is used.
+* macros: a ``.c`` file, or a header of its own outside the include
+  directories (such as fs/xfs/xfs.h for fs/xfs/libxfs/*.c), that defines or
+  undefines a macro before its includes (anywhere, for a header the file
+  reads before any kernel header), and some PCH header tests that macro
+  (``#ifdef DEBUG`` in printk.h, or an include guard the file defines to
+  keep a header out), would see the header differently: such a TU is
+  parsed as before.  A test that only gives a default (``#ifndef pr_fmt``
+  / ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's
+  own definition wins where it is used.
 
 This module only decides; parse.py builds and uses the PCH, index.py runs it.
 """
@@ -188,36 +189,54 @@ def local_headers(source: str, graph) -> list[str]:
     """The headers outside the include directories that *source* reaches
     through its own and each other (its directory's, or a subsystem's
     ``ccflags-y += -I``: fs/xfs/libxfs/*.c start with fs/xfs/xfs.h).  They
-    come before the PCH's headers, and may define macros first."""
+    may define macros before the PCH's headers are read."""
+    return sorted(_local_closure(graph.children(source), graph))
+
+
+def _local_closure(roots: Iterable[str], graph) -> set[str]:
     shared = tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
-    seen, todo = {source}, [source]
+    seen: set[str] = set()
+    todo = [r for r in roots if not r.startswith(shared)]
     while todo:
-        for k in graph.children(todo.pop()):
-            if k not in seen and not k.startswith(shared):
-                seen.add(k)
-                todo.append(k)
-    return sorted(seen - {source})
+        k = todo.pop()
+        if k not in seen:
+            seen.add(k)
+            todo.extend(c for c in graph.children(k) if not c.startswith(shared))
+    return seen
+
+
+def _first_local(source: str, graph) -> set[str]:
+    """The local headers *source* reads before its first kernel header: all
+    they define comes first (``#include "xfs.h"`` on line one)."""
+    shared = tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
+    first = []
+    for k in graph.children(source):
+        if k.startswith(shared):
+            break
+        first.append(k)
+    return _local_closure(first, graph)
 
 
 def may_use(source: str, tested: set[str], graph, memo: dict[tuple[str, bool], set[str] | None] | None = None,
             inside: Iterable[str] = ()) -> bool:
     """Does *source* see the PCH's headers as it would parse them itself?
-    Not if it defines a macro some PCH header tests (*tested*) before its last
-    include, or one of its own headers outside the PCH defines one at all: a
-    TU may read that header before the PCH's.  *memo* keeps each file's
-    macros (a directory's headers serve many TUs); the headers *inside* the
-    PCH define theirs in it."""
+    Not if it, or one of its own headers outside the PCH, defines a macro some
+    PCH header tests (*tested*) before its last include; nor if a header it
+    reads before any kernel header defines one at all.  *memo* keeps each
+    file's macros (a directory's headers serve many TUs); the headers
+    *inside* the PCH define theirs in it."""
     memo = {} if memo is None else memo
     inside = set(inside)
+    first = _first_local(source, graph)
     for p in [source, *(h for h in local_headers(source, graph) if h not in inside)]:
-        key = (p, p == source)
+        key = (p, p in first)
         if key not in memo:
             try:
                 data = open(p, "rb").read()
             except OSError:
                 memo[key] = None
             else:
-                memo[key] = early_macros(data) if p == source else defined_macros(data)
+                memo[key] = defined_macros(data) if key[1] else early_macros(data)
         defined = memo[key]
         if defined is None or defined & tested:
             return False
@@ -342,8 +361,10 @@ def lead_groups(commands: Iterable[CompileCommand], graph, version: str, code: s
                 had[m] = max(had.get(m, 0), n)
     by_dir: dict[tuple, list[str]] = defaultdict(list)
     for c in commands:
-        # Quoted names are found next to the file first: one directory, one set of flags.
-        by_dir[(os.path.dirname(c.file), tuple(a for a in c.args if not _per_file(a)))].append(c.file)
+        # Quoted names are found next to the file first: one directory, one set of flags,
+        # the module's name included (a subsystem header may spell KBUILD_MODNAME).
+        by_dir[(os.path.dirname(c.file), tuple(a for a in c.args if "KBUILD_BASENAME" not in a
+                                               and not a.startswith("-Wp,")))].append(c.file)
     made: dict[tuple, Group] = {}
     for (here, flags), files in sorted(by_dir.items()):
         if len(files) < min_tus:
