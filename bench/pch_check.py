@@ -70,6 +70,8 @@ def main() -> int:
         tu_cpu = sum(t.stats.get("cpu", 0.0) for t in idx.tus if t.stats) if idx.parsed else 0.0
         rows.append((name, wall, tu_cpu, idx.parsed, len(idx.failures)))
         print(f"{name}: {idx.stats.get('pch', 'no PCH used')}", flush=True)
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in idx.stats.get("seconds", {}).items())
+        print(f"  index phases, wall s: {phases}", flush=True)
     print(f"\n{len(commands)} TUs in {' '.join(args.scope)}, {args.jobs} workers, cold caches under {base}\n")
     print(f"| run | wall s | parse+walk CPU s | TUs parsed | with errors |\n|---|---:|---:|---:|---:|")
     for name, wall, cpu, parsed, failed in rows:

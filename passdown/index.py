@@ -431,7 +431,8 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
         for src in todo.intersection(g.members):
             if src in use:
                 continue
-            if pch_mod.may_use(src, tested, graph, early_memo, inside=deps if g.own else ()):
+            if pch_mod.may_use(src, tested, graph, early_memo, inside=deps if g.own else (),
+                               roots=g.roots if g.own else None):
                 use[src] = ("use", str(pch_dir / f"{g.key}.pch"), deps)
             else:
                 refused.add(src)

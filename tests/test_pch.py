@@ -251,6 +251,16 @@ def test_an_own_pch_skips_the_tu_whose_header_in_between_defines_what_it_tests(t
     assert same_facts(plain, fast) == []
 
 
+def test_an_own_pch_takes_the_tu_whose_header_after_its_roots_defines_what_it_tests(tmp_path):
+    # late.h comes after every root: kernel.h has long been read, with or without the PCH
+    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
+    own["x/t.c"] = OWN_C.format(n="t").replace("#include <linux/fs.h>\n", '#include <linux/fs.h>\n#include "late.h"\n')
+    tree = make_tree(tmp_path, {"x/x.h": OWN_H, "x/late.h": "#undef MYDEBUG\n#define MYDEBUG 2\n", **own})
+    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    assert with_pch(fast) == {f"fs/{n}" for n in own}
+    assert same_facts(plain, fast) == []
+
+
 def test_a_header_of_the_tus_own_that_defines_a_tested_macro_keeps_it_out_of_a_common_pch(tmp_path):
     # local.h has no include of its own: the macro is defined before fs.h all the same
     tree, plain, fast = both_ways(tmp_path, {
@@ -298,6 +308,7 @@ def test_early_macros_are_those_before_the_last_include():
            b'#include "local.h"\n#define AFTER 1\n')
     assert pch.early_macros(src) == {"pr_fmt", "X"}
     assert pch.early_macros(b"int x;\n") == set()
+    assert pch.early_macros(b"#undef A\n#define A 2\n#define B\n") == set()  # no include to come before
 
 
 def test_build_args_drop_per_file_and_per_directory_flags():
