@@ -384,7 +384,8 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
             ready[g.key] = tuple(d for d in kept.deps if d != str(out))
             walked.extend(kept.headers)
             continue
-        if len(todo.intersection(g.members)) < (pch_mod.LEAD_MIN_TUS if g.own else pch_mod.MIN_TUS):
+        # (a directory's own was made for enough TUs no common PCH serves: 8 to parse will do)
+        if len(todo.intersection(g.members)) < (pch_mod.LEAD_MIN_TUS // 3 if g.own else pch_mod.MIN_TUS):
             continue  # not worth building for these few
         src = pch_dir / f"{g.key}.h"
         try:

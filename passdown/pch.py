@@ -25,11 +25,17 @@ change, so a TU gets the PCH only when that cannot change what it sees:
   / ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's
   own definition wins where it is used.
 
+A directory whose files mostly start with the same includes (fs/xfs, fs/btrfs,
+fs/smb/client...) gets a PCH of its own of those (``lead_groups``), tried
+before the common ones, under the same rules (what a TU reads before the
+PCH's last root counts as read before a common PCH's first header).
+
 This module only decides; parse.py builds and uses the PCH, index.py runs it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -249,16 +255,16 @@ def may_use(source: str, tested: set[str], graph, memo: dict[tuple[str, bool], s
 #
 # The common PCHs hold kernel headers only; a subsystem's own headers (fs/xfs has
 # ~40, many of them dense) are parsed again by each of its TUs, and that is most of
-# what a TU costs once the kernel headers come from a PCH (bench/pch_check.py:
-# xfs TUs 0.6 s each through the common PCH, 0.03 s through one of all their own
-# includes).  So a directory whose files mostly start with the same includes gets
-# a PCH of those includes, in the order its files write them, built with the
-# directory's own flags.  A TU takes it when it starts with every one of them
+# what a TU costs once the kernel headers come from a PCH (a one-off probe on 6.1:
+# fs/xfs/xfs_iomap.c parses in 1.2 s through a PCH of its first 10 includes, 0.03 s
+# through one of all 23).  So a directory whose files mostly start with the same
+# includes gets a PCH of those includes, in the order its files write them, built
+# with the directory's own flags.  A TU takes it when it starts with every one of them
 # itself, in that order (then each is read where the TU would read it, but for
 # other headers the TU puts in between), and the macro rule holds for the TU and
 # its own headers outside the PCH.
 
-_LEAD_SKIP = re.compile(rb"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+_LEAD_SKIP = re.compile(rb"(?:\s|/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)*")  # unambiguous: no backtracking
 _LEAD_INCLUDE = re.compile(rb'[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"][ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n')
 SHARES = (0.9, 0.75, 0.5)  # a root is a header at least this share of the directory's files start with
 
@@ -299,6 +305,22 @@ def _find(quoted: bool, name: str, here: str, dirs: tuple[list[str], list[str]])
     return None
 
 
+_GUARD = re.compile(rb"#[ \t]*(?:ifndef[ \t]+(\w+)\s*#[ \t]*define[ \t]+\1\b|pragma[ \t]+once\b)")
+
+
+@functools.lru_cache(maxsize=None)
+def guarded(path: str) -> bool:
+    """Does *path* open with an include guard (or ``#pragma once``)?  A TU
+    reads each root again after the PCH: a header without one (fs/afs's
+    internal.h) would be defined twice."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(65536)
+    except OSError:
+        return False
+    return _GUARD.match(data, _LEAD_SKIP.match(data).end()) is not None
+
+
 def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """Each file's leading includes, resolved as its compiler would (up to the
     first one that is not found: generated later, or under an #if)."""
@@ -320,82 +342,101 @@ def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tup
     return out
 
 
+class _Reach:
+    """The files, and their bytes, that the include graph reaches from some
+    roots (memoised per root: the PCHs of a tree share most of theirs)."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self._files: dict[str, frozenset[str]] = {}
+        self._sizes: dict[str, int] = {}
+
+    def files(self, roots: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for r in roots:
+            if r not in self._files:
+                self._files[r] = frozenset(self.graph.reach([r]))
+            out |= self._files[r]
+        return out
+
+    def bytes(self, roots: Iterable[str]) -> int:
+        """What a parse of *roots* reads, roughly: every #if branch counts."""
+        files = self.files(roots)
+        for f in files - self._sizes.keys():
+            try:
+                self._sizes[f] = os.stat(f).st_size
+            except OSError:
+                self._sizes[f] = 0
+        return sum(self._sizes[f] for f in files)
+
+
+def _served(base: Iterable[Group], graph, reach: _Reach) -> dict[str, int]:
+    """The bytes each TU would get from a common PCH of *base*: none where the
+    macro rule (over the headers the roots reach as text, a superset of what
+    the build reads) would refuse it."""
+    had: dict[str, int] = {}
+    tested_memo: dict[str, set[str]] = {}
+    early_memo: dict[tuple[str, bool], set[str] | None] = {}
+    for g in base:
+        n = reach.bytes(g.roots)
+        tested = tested_macros((p for p in reach.files(g.roots) if p.endswith(".h")), tested_memo)
+        for m in g.members:
+            if may_use(m, tested, graph, early_memo):
+                had[m] = max(had.get(m, 0), n)
+    return had
+
+
+def _enough(users: Iterable[str], had: dict[str, int], min_tus: int) -> bool:
+    # A TU no common PCH serves saves its whole parse, one that a common PCH serves
+    # about a third of it: 8 of the first or 24 of the second pay for a build.
+    return sum(3 if not had.get(f) else 1 for f in users) >= min_tus
+
+
+def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach, min_tus: int):
+    """``(roots in order, users)`` of the most useful PCH for files with these
+    *leads* (users times roots), or None."""
+    count = Counter(r for lead in leads.values() for r in lead)
+    out = None
+    for share in SHARES:
+        roots = {r for r, n in count.items() if n >= share * len(leads) and guarded(r)}
+        # The order most of the files that start with all of them write them in.
+        orders = Counter(tuple(r for r in lead if r in roots) for lead in leads.values() if roots <= set(lead))
+        if not roots or not orders:
+            continue
+        order = max(orders.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        size = reach.bytes(order)
+        users = [f for f, lead in leads.items() if tuple(r for r in lead if r in roots) == order
+                 and size > had.get(f, 0)]
+        if _enough(users, had, min_tus) and (out is None or len(users) * len(order) > out[0]):
+            out = (len(users) * len(order), order, users)
+    return out[1:] if out else None
+
+
 def lead_groups(commands: Iterable[CompileCommand], graph, version: str, code: str, fields: tuple = (), *,
                 base: Iterable[Group] = (), min_tus: int | None = None) -> list[Group]:
     """A PCH for each directory whose files mostly start with the same
     includes, of those includes (the roots, SHARES), for the files that start
     with all of them in the PCH's order and would read more through it than
-    through a common PCH of *base* (sizes in bytes of the files the include
-    *graph* reaches from the roots: a rough measure, it only picks PCHs).
-    ``index._precompile`` applies the macro rule after the build."""
+    through a common PCH of *base* (in bytes the include *graph* reaches: a
+    rough measure, it only picks PCHs).  A directory may get several, one
+    after the other among the files left.  ``index._precompile`` applies the
+    macro rule after the build."""
     min_tus = LEAD_MIN_TUS if min_tus is None else min_tus
-    memo: dict[str, frozenset[str]] = {}
-    sizes: dict[str, int] = {}
-
-    def reach(roots) -> set[str]:
-        files: set[str] = set()
-        for r in roots:
-            if r not in memo:
-                memo[r] = frozenset(graph.reach([r]))
-            files |= memo[r]
-        return files
-
-    def cover(roots) -> int:
-        """Bytes of the files *roots* reach: what a parse of them reads."""
-        files = reach(roots)
-        for f in files - sizes.keys():
-            try:
-                sizes[f] = os.stat(f).st_size
-            except OSError:
-                sizes[f] = 0
-        return sum(sizes[f] for f in files)
-
-    # What each TU would get from *base*: nothing where the macro rule (over the headers
-    # the roots reach in text, a superset of what the build reads) would refuse it.
-    had: dict[str, int] = {}
-    tested_memo: dict[str, set[str]] = {}
-    early_memo: dict[tuple[str, bool], set[str] | None] = {}
-    for g in base:
-        n = cover(g.roots)
-        tested = tested_macros((p for p in reach(g.roots) if p.endswith(".h")), tested_memo)
-        for m in g.members:
-            if may_use(m, tested, graph, early_memo):
-                had[m] = max(had.get(m, 0), n)
+    reach = _Reach(graph)
+    had = _served(base, graph, reach)
     by_dir: dict[tuple, list[str]] = defaultdict(list)
     for c in commands:
         # Quoted names are found next to the file first: one directory, one set of flags,
         # the module's name included (a subsystem header may spell KBUILD_MODNAME).
-        by_dir[(os.path.dirname(c.file), tuple(a for a in c.args if "KBUILD_BASENAME" not in a
-                                               and not a.startswith("-Wp,")))].append(c.file)
-    def enough(users) -> bool:
-        # A TU no common PCH serves saves its whole parse, one that a common PCH serves
-        # about a third of it: 8 of the first or 24 of the second pay for a build.
-        return sum(3 if not had.get(f) else 1 for f in users) >= min_tus
-
-    def best(leads):
-        count = Counter(r for lead in leads.values() for r in lead)
-        out = None
-        for share in SHARES:
-            roots = {r for r, n in count.items() if n >= share * len(leads)}
-            # The order most of the files that start with all of them write them in.
-            orders = Counter(tuple(r for r in lead if r in roots) for lead in leads.values() if roots <= set(lead))
-            if not roots or not orders:
-                continue
-            order = max(orders.items(), key=lambda kv: (kv[1], kv[0]))[0]
-            size = cover(order)
-            users = [f for f, lead in leads.items() if tuple(r for r in lead if r in roots) == order
-                     and size > had.get(f, 0)]
-            if enough(users) and (out is None or len(users) * len(order) > out[0]):
-                out = (len(users) * len(order), order, users)
-        return out
-
+        flags = tuple(a for a in c.args if "KBUILD_BASENAME" not in a and not a.startswith("-Wp,"))
+        by_dir[(os.path.dirname(c.file), flags)].append(c.file)
     made: dict[tuple, Group] = {}
     for (here, flags), files in sorted(by_dir.items()):
-        if not enough(files):
+        if not _enough(files, had, min_tus):
             continue
         leads = _leads(files, here, flags)
-        while (found := best(leads)) is not None:  # then the next among the rest
-            _, order, users = found
+        while (found := _best(leads, had, reach, min_tus)) is not None:
+            order, users = found
             for f in users:
                 del leads[f]
             key = (flags, order)  # fs/xfs/libxfs and fs/xfs may share one

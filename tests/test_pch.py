@@ -28,7 +28,7 @@ COUNTER = re.compile(r"(__UNIQUE_ID_\w*?|__compiletime_assert_)\d+\b")
 @pytest.fixture(autouse=True)
 def small_groups(monkeypatch):
     monkeypatch.setattr(pch, "MIN_TUS", 2)
-    monkeypatch.setattr(pch, "LEAD_MIN_TUS", 3)
+    monkeypatch.setattr(pch, "LEAD_MIN_TUS", 9)  # three TUs no common PCH serves
 
 
 def run(tree, cache_dir, use_pch, jobs=2, fields=FIELDS):
@@ -97,7 +97,8 @@ def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monk
     # inside the include guard: a TU that reads pagemap.h twice must not define pm_extra twice
     text = pagemap.read_text()
     at = text.rindex("#endif")
-    pagemap.write_text(text[:at] + "static inline int pm_extra(struct page *p) { return p->mapping != 0; }\n\n" + text[at:])
+    pm_extra = "static inline int pm_extra(struct page *p) { return p->mapping != 0; }\n\n"
+    pagemap.write_text(text[:at] + pm_extra + text[at:])
     changed = run(tree, tmp_path / "c", True)
     assert changed.stats["pch"]["built"] >= 1
     extra = [u for u in changed.files[str(pagemap)].uses if "pm_extra" in u.function]
@@ -277,9 +278,18 @@ def test_a_subsystem_header_found_through_its_include_flag_counts_as_the_tus_own
     tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **sub},
                      flags=("-Ifs/x",))
     fast = run(tree, tmp_path / "fast", True)
-    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH (LEAD_MIN_TUS)
     assert fast.stats["pch"]["refused by a macro"] == 2
     assert same_facts(run(tree, tmp_path / "plain", False), fast) == []
+
+
+def test_only_a_header_with_an_include_guard_can_be_a_root(tmp_path):
+    # the TU reads each root again after the PCH: fs/afs/internal.h has no guard
+    (tmp_path / "g.h").write_text("/* SPDX */\n// note\n#ifndef _G_H\n\n#define _G_H\nint g;\n#endif\n")
+    (tmp_path / "o.h").write_text("#pragma once\nint o;\n")
+    (tmp_path / "n.h").write_text("/* no guard */\n#include <linux/fs.h>\nstruct n { int x; };\n")
+    (tmp_path / "w.h").write_text("#ifndef _W_H\n#define _OTHER\n#endif\n")
+    assert [pch.guarded(str(tmp_path / f)) for f in ("g.h", "o.h", "n.h", "w.h")] == [True, True, False, False]
 
 
 def test_leading_includes_stop_at_the_first_other_line():
