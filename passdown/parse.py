@@ -181,6 +181,9 @@ class _FileWalker:
         self.decls: dict[tuple[str, str], F.Decl] = {}
         self.members = {m for _, m in fields}
         self.seen: set[int] = set()  # offsets where libclang saw any field named like a watched member
+        # A direct callee's key and its parameters' callback keys, by declaration: a
+        # kernel file calls the same few helpers (spin_lock, kfree, ...) again and again.
+        self.callees: dict[object, tuple[str, tuple[str | None, ...]]] = {}
 
     def note_decl(self, kind: str, key: str, decl) -> None:
         if (kind, key) in self.decls or decl is None:
@@ -195,6 +198,17 @@ class _FileWalker:
         if key:
             self.note_decl("callback", key, _callback_decl(t))
         return key
+
+    def callee(self, ref) -> tuple[str, tuple[str | None, ...]]:
+        """fkey(ref) and note_callback() of each of its parameter types."""
+        hit = self.callees.get(ref)  # by the cursor: equal cursors, not just equal hashes
+        if hit is None:
+            try:
+                types = list(ref.type.argument_types())
+            except Exception:  # noqa: BLE001 - K&R or variadic declarations
+                types = []
+            hit = self.callees[ref] = (fkey(ref), tuple(self.note_callback(t) for t in types))
+        return hit
 
     # -- text helpers ---------------------------------------------------
     def ident_at(self, offset: int) -> str:
@@ -503,8 +517,10 @@ class _FunctionWalker:
         kind, target, name, base, cb = "unknown", "", c.spelling, "", None
         if callee is not None and callee.kind == K.DECL_REF_EXPR:
             self.handled_refs.add(callee.hash)
+        param_cbs: tuple[str | None, ...] = ()
         if ref is not None and ref.kind == K.FUNCTION_DECL:
-            kind, target = "direct", fkey(ref)
+            target, param_cbs = self.fw.callee(ref)
+            kind = "direct"
         elif ref is not None and ref.kind == K.FIELD_DECL:
             kind, target = "member", f"{_record_name(ref)}.{ref.spelling}"
             self.fw.note_decl("member", target, ref)
@@ -533,19 +549,13 @@ class _FunctionWalker:
         ext = self.fw.extent(c)
         start, end = ext if ext else (off, off)
         args = []
-        param_types = []
-        if kind == "direct":
-            try:
-                param_types = list(ref.type.argument_types())
-            except Exception:  # noqa: BLE001 - K&R or variadic declarations
-                param_types = []
         for i, a in enumerate(kids[1:]):
             aext = self.fw.extent(a) if macro is None else None
             text = self.fw.text(*aext) if aext else ""
             s, e = aext if aext else (start, start)
             inner = _strip(a)
             fn = member = local = None
-            pcb = self.fw.note_callback(param_types[i]) if i < len(param_types) else None
+            pcb = param_cbs[i] if i < len(param_cbs) else None
             if inner is not None and inner.kind == K.UNARY_OPERATOR:  # &func
                 ik = _kids(inner)
                 if ik and _UNOPS.get(_lib.clang_getCursorUnaryOperatorKind(inner)) == "&":
