@@ -20,7 +20,8 @@ Two modes:
   such entries are light only: a later full run parses those TUs again.
 
 A full run with many TUs to parse first builds a few precompiled headers of
-the common kernel headers (``pch.py`` says which, and which TU may use one;
+the common kernel headers, and of the includes a directory's files start with
+(``pch.py`` says which, and which TU may use one;
 ``parse.parse_tu`` builds and uses them).  A PCH has a cache entry of its own:
 its facts hold the headers the build walked, so the TUs that use it walk only
 their own declarations, and it is rebuilt when a file it read changes.  The
@@ -353,8 +354,9 @@ def _size(path: str) -> int:
 def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude, jobs):
     """Build (or reuse) the PCHs for the TUs of *todo* and say which uses which.
 
-    The groups come from all *commands*, so that a run that parses only some
-    TUs again reuses the PCHs of the run that parsed them all.  A PCH is cached
+    A directory's own PCH is tried first, a common one next.  The groups come
+    from all *commands*, so that a run that parses only some TUs again reuses
+    the PCHs of the run that parsed them all.  A PCH is cached
     under ``<cache>/pch/`` with a cache entry of its own (its key): the entry's
     facts hold every header the build walked, and it stays valid while none of
     the files the PCH read, nor the PCH file itself, changed.  Returns
