@@ -15,6 +15,7 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from .errors import CompdbError
 
@@ -47,6 +48,30 @@ class CompileCommand:
     directory: str  # absolute
     args: tuple[str, ...]  # filtered for libclang, paths absolute, no source/-o
     raw: tuple[str, ...]  # the entry's own argument list
+
+
+@dataclass(frozen=True)
+class SearchPaths:
+    """What a compile command's flags say about finding headers, in order."""
+
+    quote: tuple[str, ...]  # -iquote
+    angle: tuple[str, ...]  # -I, -isystem, -idirafter
+    forced: tuple[str, ...]  # -include, -imacros
+
+
+def search_paths(args: Iterable[str]) -> SearchPaths:
+    """The header search flags of *args*, joined (``-Idir``) or not (``-I dir``)."""
+    out: dict[str, list[str]] = {"quote": [], "angle": [], "forced": []}
+    it = iter(args)
+    for a in it:
+        for flag, kind in (("-iquote", "quote"), ("-isystem", "angle"), ("-idirafter", "angle"), ("-I", "angle"),
+                           ("-include", "forced"), ("-imacros", "forced")):
+            if a == flag or (a.startswith(flag) and kind != "forced"):
+                value = a[len(flag):] or next(it, None)
+                if value is not None:
+                    out[kind].append(os.path.normpath(value))
+                break
+    return SearchPaths(tuple(out["quote"]), tuple(out["angle"]), tuple(out["forced"]))
 
 
 def find(tree: Path, build: Path | None) -> Path:

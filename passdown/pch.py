@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from .compdb import CompileCommand
+from .compdb import CompileCommand, SearchPaths, search_paths
 
 # Candidates: public headers meant to be included directly that many kernel
 # TUs reach.  A group orders them by how many of its TUs reach them; each PCH
@@ -199,15 +199,20 @@ def local_headers(source: str, graph) -> list[str]:
     return sorted(_local_closure(graph.children(source), graph))
 
 
+def _kernel_dirs(graph) -> tuple[str, ...]:
+    """The include directories (``include/``, ``arch/*/include``, generated)."""
+    return tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
+
+
 def _local_closure(roots: Iterable[str], graph) -> set[str]:
-    shared = tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
+    kernel = _kernel_dirs(graph)
     seen: set[str] = set()
-    todo = [r for r in roots if not r.startswith(shared)]
+    todo = [r for r in roots if not r.startswith(kernel)]
     while todo:
         k = todo.pop()
         if k not in seen:
             seen.add(k)
-            todo.extend(c for c in graph.children(k) if not c.startswith(shared))
+            todo.extend(c for c in graph.children(k) if not c.startswith(kernel))
     return seen
 
 
@@ -215,10 +220,10 @@ def _first_local(source: str, graph, roots: tuple[str, ...] | None = None) -> se
     """The local headers *source* reads before its first kernel header (all
     they define comes first: ``#include "xfs.h"`` on line one), or, for a
     directory's own PCH, before the last of its *roots*."""
-    shared = tuple(d + os.sep for d in graph.angle_dirs if _global_dir(d))
     kids = graph.children(source)
     if roots is None:
-        cut = next((i for i, k in enumerate(kids) if k.startswith(shared)), len(kids))
+        kernel = _kernel_dirs(graph)
+        cut = next((i for i, k in enumerate(kids) if k.startswith(kernel)), len(kids))
     else:
         cut = max((i for i, k in enumerate(kids) if k in roots), default=-1)
     return _local_closure([k for k in kids[:cut] if roots is None or k not in roots], graph)
@@ -282,22 +287,10 @@ def leading_includes(data: bytes) -> list[tuple[bool, str]]:
         pos = m.end()
 
 
-def search_dirs(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """``(quote dirs, angle dirs)`` of *args*, in the compiler's order (the
-    including file's own directory comes first for quoted names)."""
-    quote, angle = [], []
-    it = iter(args)
-    for a in it:
-        for flag in ("-iquote", "-I", "-isystem", "-idirafter"):
-            if a.startswith(flag):
-                value = a[len(flag):] or next(it, "")
-                (quote if flag == "-iquote" else angle).append(os.path.normpath(value))
-                break
-    return quote + angle, angle
-
-
-def _find(quoted: bool, name: str, here: str, dirs: tuple[list[str], list[str]]) -> str | None:
-    cands = ([here] + dirs[0]) if quoted else dirs[1]
+def _find(quoted: bool, name: str, here: str, paths: SearchPaths) -> str | None:
+    """Where the compiler finds ``#include "name"`` (*quoted*) or ``<name>``
+    written in a file of *here*."""
+    cands = (here, *paths.quote, *paths.angle) if quoted else paths.angle
     for d in cands:
         p = os.path.normpath(os.path.join(d, name))
         if os.path.isfile(p):
@@ -324,7 +317,7 @@ def guarded(path: str) -> bool:
 def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """Each file's leading includes, resolved as its compiler would (up to the
     first one that is not found: generated later, or under an #if)."""
-    dirs = search_dirs(flags)
+    paths = search_paths(flags)
     out = {}
     for f in files:
         try:
@@ -333,7 +326,7 @@ def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tup
             continue
         roots: list[str] = []
         for quoted, name in spelled:
-            p = _find(quoted, name, here, dirs)
+            p = _find(quoted, name, here, paths)
             if p is None:
                 break
             if p not in roots:

@@ -45,7 +45,7 @@ from typing import Callable, Iterable
 
 from . import idents
 from .cache import _atomic_write, no_gc
-from .compdb import CompileCommand
+from .compdb import CompileCommand, search_paths
 
 FORMAT = 1
 _BUILTIN_MEMBER_TAKERS = ("__builtin_offsetof", "offsetof")
@@ -216,26 +216,12 @@ class IncludeGraph:
         angle_dirs: list[str] = []
         forced: set[str] = set()
         for c in commands:
-            it = iter(c.args)
-            for a in it:
-                flag, value = None, None
-                for f in ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros"):
-                    if a == f:
-                        flag, value = f, next(it, None)
-                        break
-                    if a.startswith(f) and f in ("-I", "-isystem", "-iquote", "-idirafter"):
-                        flag, value = f, a[len(f):]
-                        break
-                if value is None:
-                    continue
-                value = os.path.normpath(value)
-                if flag in ("-include", "-imacros"):
-                    forced.add(value)
-                elif flag == "-iquote":
-                    if value not in quote_dirs:
-                        quote_dirs.append(value)
-                elif value not in angle_dirs:
-                    angle_dirs.append(value)
+            paths = search_paths(c.args)
+            for dirs, found in ((quote_dirs, paths.quote), (angle_dirs, paths.angle)):
+                for d in found:
+                    if d not in dirs:
+                        dirs.append(d)
+            forced.update(paths.forced)
         self.quote_dirs = quote_dirs + [d for d in angle_dirs if d not in quote_dirs]
         self.angle_dirs = angle_dirs
         self.forced = sorted(forced)

@@ -136,9 +136,11 @@ def make_tree(tmp_path, files: dict[str, str], flags: tuple[str, ...] = ()):
 PLAIN = "#include <linux/kernel.h>\n#include <linux/fs.h>\nint {n}(struct page *p) {{ return !pm(p); }}\n"
 
 
-def both_ways(tmp_path, odd: dict[str, str]):
-    """a.c and b.c, which take the PCH, and the *odd* files: the tree, indexed without and with PCHs."""
-    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), **odd})
+def both_ways(tmp_path, odd: dict[str, str], *, common: bool = True, flags: tuple[str, ...] = ()):
+    """a.c and b.c, which take the PCH (unless not *common*), and the *odd*
+    files: the tree, indexed without and with PCHs."""
+    plain_ones = {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b")} if common else {}
+    tree = make_tree(tmp_path, {**plain_ones, **odd}, flags)
     return tree, run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
 
 
@@ -217,14 +219,13 @@ OWN_H = ("#ifndef _X_H\n#define _X_H\n#define MYDEBUG 1\n#include <linux/kernel.
          "static inline struct address_space *x_map(struct page *p) { return p->mapping; }\n#endif\n")
 OWN_C = ('/* SPDX-License-Identifier: GPL-2.0 */\n#include "x.h" /* first */\n#include <linux/fs.h>\n\n'
          "int {n}(struct page *p) {{ return dbg() + !x_map(p) + !pm(p); }}\n")
+OWN = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
 
 
 def test_a_directorys_own_pch_serves_the_tus_the_macro_rule_keeps_out(tmp_path):
-    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
-    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **own})
-    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, **OWN})
     # x.h defines MYDEBUG, which kernel.h tests: the common PCH is refused, the own one taken
-    assert with_pch(fast) == {"fs/a.c", "fs/b.c", *(f"fs/{n}" for n in own)}
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c", *(f"fs/{n}" for n in OWN)}
     assert fast.stats["pch"]["groups"] == 2 and fast.stats["pch"]["refused by a macro"] == 0
     assert same_facts(plain, fast) == []
     p = [c for c in fast.files[str(tree / "fs/x/p.c")].calls if c.name == "debug_call"]
@@ -243,10 +244,8 @@ def test_no_own_pch_where_the_files_write_the_includes_in_other_orders(tmp_path)
 
 def test_an_own_pch_skips_the_tu_whose_header_in_between_defines_what_it_tests(tmp_path):
     # t.c reads guard.h between x.h and fs.h: guard.h keeps fs.h out, which the PCH cannot.
-    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
-    own["x/t.c"] = OWN_C.format(n="t").replace('/* first */\n', '\n#include "guard.h"\n')
-    tree = make_tree(tmp_path, {"x/x.h": OWN_H, "x/guard.h": "#define _FS 1\n", **own})
-    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    own = {**OWN, "x/t.c": OWN_C.format(n="t").replace('/* first */\n', '\n#include "guard.h"\n')}
+    tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, "x/guard.h": "#define _FS 1\n", **own}, common=False)
     assert with_pch(fast) == {f"fs/{n}" for n in own} - {"fs/x/t.c"}
     assert fast.stats["pch"]["refused by a macro"] == 1
     assert same_facts(plain, fast) == []
@@ -254,10 +253,10 @@ def test_an_own_pch_skips_the_tu_whose_header_in_between_defines_what_it_tests(t
 
 def test_an_own_pch_takes_the_tu_whose_header_after_its_roots_defines_what_it_tests(tmp_path):
     # late.h comes after every root: kernel.h has long been read, with or without the PCH
-    own = {f"x/{n}.c": OWN_C.format(n=n) for n in "pqrs"}
-    own["x/t.c"] = OWN_C.format(n="t").replace("#include <linux/fs.h>\n", '#include <linux/fs.h>\n#include "late.h"\n')
-    tree = make_tree(tmp_path, {"x/x.h": OWN_H, "x/late.h": "#undef MYDEBUG\n#define MYDEBUG 2\n", **own})
-    plain, fast = run(tree, tmp_path / "plain", False), run(tree, tmp_path / "fast", True)
+    late = OWN_C.format(n="t").replace("#include <linux/fs.h>\n", '#include <linux/fs.h>\n#include "late.h"\n')
+    own = {**OWN, "x/t.c": late}
+    tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, "x/late.h": "#undef MYDEBUG\n#define MYDEBUG 2\n", **own},
+                                  common=False)
     assert with_pch(fast) == {f"fs/{n}" for n in own}
     assert same_facts(plain, fast) == []
 
@@ -275,12 +274,10 @@ def test_a_header_of_the_tus_own_that_defines_a_tested_macro_keeps_it_out_of_a_c
 def test_a_subsystem_header_found_through_its_include_flag_counts_as_the_tus_own(tmp_path):
     # fs/xfs/libxfs/*.c reach fs/xfs/xfs.h through ccflags-y's -I: its MYDEBUG comes first too
     sub = {f"x/sub/{n}.c": OWN_C.format(n=n) for n in "pq"}
-    tree = make_tree(tmp_path, {"a.c": PLAIN.format(n="a"), "b.c": PLAIN.format(n="b"), "x/x.h": OWN_H, **sub},
-                     flags=("-Ifs/x",))
-    fast = run(tree, tmp_path / "fast", True)
+    tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, **sub}, flags=("-Ifs/x",))
     assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH (LEAD_MIN_TUS)
     assert fast.stats["pch"]["refused by a macro"] == 2
-    assert same_facts(run(tree, tmp_path / "plain", False), fast) == []
+    assert same_facts(plain, fast) == []
 
 
 def test_only_a_header_with_an_include_guard_can_be_a_root(tmp_path):
