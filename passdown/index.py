@@ -376,18 +376,21 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     groups = [g for g in [*own, *common] if todo.intersection(g.members)]
     pch_dir = cache.dir / "pch"
     ready: dict[str, tuple[str, ...]] = {}
-    walked: list[F.FileFacts] = []
+    walked: dict[str, tuple[F.FileFacts, ...]] = {}
     failed: list[str] = []
     tasks = []
-    for g in groups:
+    # The common PCHs first, to build and to take header facts from: a header two PCHs
+    # read is walked once per worker, and a directory's own may see it through its
+    # macros (fs/xfs/xfs.h defines DEBUG, which printk.h tests).
+    for g in sorted(groups, key=lambda g: g.own):
         out = pch_dir / f"{g.key}.pch"
         kept = cache.lookup(g.key) if out.is_file() else None
         if kept is not None:  # still valid: its headers' facts are the ones its users need
             ready[g.key] = tuple(d for d in kept.deps if d != str(out))
-            walked.extend(kept.headers)
+            walked[g.key] = kept.headers
             continue
-        # (a directory's own was made for enough TUs no common PCH serves: 8 to parse will do)
-        if len(todo.intersection(g.members)) < (pch_mod.LEAD_MIN_TUS // 3 if g.own else pch_mod.MIN_TUS):
+        n = len(todo.intersection(g.members))
+        if (n * g.saves < pch_mod.LEAD_PAYS) if g.own else (n < pch_mod.MIN_TUS):
             continue  # not worth building for these few
         src = pch_dir / f"{g.key}.h"
         try:
@@ -410,10 +413,14 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
             continue
         ready[key] = facts.deps
         built.append(facts)
-        walked.extend(facts.headers)
+        walked[key] = facts.headers
     # Each entry gets the facts of every header its PCH read, whichever build walked it:
-    # a later run may reuse one PCH without the others.
-    by_path = {h.path: h for h in walked}
+    # a later run may reuse one PCH without the others.  The same facts in each, and in
+    # this run's index: those of the first PCH in the order above (not the first built).
+    by_path: dict[str, F.FileFacts] = {}
+    for g in sorted(groups, key=lambda g: g.own):
+        for h in walked.get(g.key, ()):
+            by_path.setdefault(h.path, h)
     for facts in built:
         key = Path(facts.source).stem
         headers = tuple(by_path[d] for d in facts.deps if d in by_path)
@@ -441,7 +448,7 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
                 refused.add(src)
     stats = {"groups": len(ready), "built": len(built), "failed": failed, "tus": len(use),
              "refused by a macro": len(refused - use.keys()), "without": len(todo) - len(use)}
-    return use, walked, stats
+    return use, list(by_path.values()), stats
 
 
 def _forget_old_pchs(pch_dir: Path, cache: Cache, keep: set[str]) -> None:

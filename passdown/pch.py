@@ -25,10 +25,12 @@ change, so a TU gets the PCH only when that cannot change what it sees:
   / ``#define pr_fmt(fmt) fmt`` / ``#endif``) is no difference: the file's
   own definition wins where it is used.
 
-A directory whose files mostly start with the same includes (fs/xfs, fs/btrfs,
-fs/smb/client...) gets a PCH of its own of those (``lead_groups``), tried
+A directory whose files start with the same few includes (fs/xfs: xfs.h and,
+later, xfs_trace.h) gets a PCH of its own of those (``lead_groups``), tried
 before the common ones, under the same rules (what a TU reads before the
-PCH's last root counts as read before a common PCH's first header).
+PCH's last root counts as read before a common PCH's first header) and one
+more: what a TU reads between the roots must not change them, nor be changed
+by them (``keeps_order``).
 
 This module only decides; parse.py builds and uses the PCH, index.py runs it.
 """
@@ -57,7 +59,7 @@ HEADERS = ("linux/types.h", "linux/init.h", "linux/kernel.h", "linux/list.h", "l
            "linux/swap.h", "linux/namei.h")
 TIERS = (0.98, 0.9, 0.5, 0.25)
 MIN_TUS = 24  # a PCH costs about three TUs' parse: below this a tier is not built
-LEAD_MIN_TUS = 24  # a directory's own PCH (lead_groups): TUs a common PCH serves (3 for one it does not)
+LEAD_PAYS = 3  # a directory's own PCH (lead_groups) is built when its users save this many parses of it
 
 
 def _per_file(arg: str) -> bool:
@@ -92,7 +94,8 @@ class Group:
     args: tuple[str, ...]  # build flags, without the source
     roots: tuple[str, ...]  # absolute paths of the headers it includes
     members: tuple[str, ...]  # TUs that reach every root (the macro check comes after the build)
-    own: bool = False  # a directory's own (lead_groups): its members start with its roots, in order
+    own: bool = False  # a directory's own (lead_groups): its members start with its roots, in any order
+    saves: float = 1.0  # a directory's own: the share of a parse of its roots a member saves, on average
 
     @property
     def text(self) -> str:
@@ -258,16 +261,16 @@ def may_use(source: str, tested: set[str], graph, memo: dict[tuple[str, bool], s
 
 # -- a directory's own PCH ------------------------------------------------------------
 #
-# The common PCHs hold kernel headers only; a subsystem's own headers (fs/xfs has
-# ~40, many of them dense) are parsed again by each of its TUs, and that is most of
-# what a TU costs once the kernel headers come from a PCH (a one-off probe on 6.1:
-# fs/xfs/xfs_iomap.c parses in 1.2 s through a PCH of its first 10 includes, 0.03 s
-# through one of all 23).  So a directory whose files mostly start with the same
-# includes gets a PCH of those includes, in the order its files write them, built
-# with the directory's own flags.  A TU takes it when it starts with every one of them
-# itself, in that order (then each is read where the TU would read it, but for
-# other headers the TU puts in between), and the macro rule holds for the TU and
-# its own headers outside the PCH.
+# The common PCHs hold kernel headers only; a subsystem's own headers are parsed
+# again by each of its TUs, and its trace event header most of all: on 6.1,
+# fs/xfs/xfs.h and the kernel headers it reaches parse in 0.48 s, its dozen other
+# leading headers add nothing measurable, and xfs_trace.h adds 0.7 s, against 0.03 s
+# through a PCH of all of them (one-off probes, sessions 5 and 6).  So a directory
+# whose files start with the same few headers gets a PCH of those, built with the
+# directory's own flags, a trace header among them if enough files include one.  A
+# TU takes it when it starts with every one of them itself, in the PCH's order, and
+# what it reads in between would be read the same after them (keeps_order), and the
+# macro rule holds for it and its own headers outside the PCH.
 
 _LEAD_SKIP = re.compile(rb"(?:\s|/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)*")  # unambiguous: no backtracking
 _LEAD_INCLUDE = re.compile(rb'[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"][ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n')
@@ -298,20 +301,98 @@ def _find(quoted: bool, name: str, here: str, paths: SearchPaths) -> str | None:
     return None
 
 
-_GUARD = re.compile(rb"#[ \t]*(?:ifndef[ \t]+(\w+)\s*#[ \t]*define[ \t]+\1\b|pragma[ \t]+once\b)")
+# An include guard, ``#pragma once``, or a trace event header's guard (fs/xfs/xfs_trace.h:
+# ``#undef TRACE_SYSTEM`` / ``#define TRACE_SYSTEM xfs`` / ``#if !defined(_TRACE_XFS_H) ||
+# defined(TRACE_HEADER_MULTI_READ)`` / ``#define _TRACE_XFS_H``).  Read again, such a
+# header only defines TRACE_SYSTEM and its TRACE_INCLUDE_* names as before and includes
+# trace/define_trace.h, which does nothing but under CREATE_TRACE_POINTS; that macro is
+# tested there, so a TU that defines it (the one that makes the trace points) is refused.
+_GUARD = re.compile(rb"(?:#[ \t]*(?:undef|define)[ \t]+TRACE_SYSTEM\b[^\n]*\n\s*)*"
+                    rb"#[ \t]*(?:ifndef[ \t]+(\w+)\s*#[ \t]*define[ \t]+\1\b|pragma[ \t]+once\b"
+                    rb"|if[ \t]+!\s*defined\s*\(?\s*(\w+)\s*\)?\s*\|\|\s*defined\s*\(?\s*TRACE_HEADER_MULTI_READ\s*\)?"
+                    rb"\s*#[ \t]*define[ \t]+\2\b)")
 
 
 @functools.lru_cache(maxsize=None)
-def guarded(path: str) -> bool:
-    """Does *path* open with an include guard (or ``#pragma once``)?  A TU
-    reads each root again after the PCH: a header without one (fs/afs's
-    internal.h) would be defined twice."""
+def _guard(path: str) -> str | None:
+    """"guard", "trace" (a trace event header's) or None."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(65536)
     except OSError:
+        return None
+    m = _GUARD.match(data, _LEAD_SKIP.match(data).end())
+    return None if m is None else "trace" if m.group(2) else "guard"
+
+
+def guarded(path: str) -> bool:
+    """Does *path* open with an include guard (``#pragma once``, a trace
+    header's)?  A TU reads each root again after the PCH: a header without
+    one (fs/afs's internal.h) would be defined twice."""
+    return _guard(path) is not None
+
+
+def trace_header(path: str) -> bool:
+    """Is *path* a trace event header (guarded by TRACE_HEADER_MULTI_READ)?"""
+    return _guard(path) == "trace"
+
+
+@functools.lru_cache(maxsize=None)
+def _macros_of(path: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(defined or undefined, tested) macros of one file."""
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        return frozenset(), frozenset()
+    return frozenset(defined_macros(data)), frozenset(_tested_in(path))
+
+
+def _clash(definers: set[str], testers: set[str], reach, known: set[str]) -> bool:
+    """Does a file of *definers* define a macro that a file of *testers* tests,
+    other than one the forced includes define already (*known*: autoconf.h's
+    CONFIG_*), and that the tester does not reach through its own includes (if
+    it does, the definition comes first whatever the order: sockios.h tests
+    the __BITS_PER_LONG of the bitsperlong.h it includes)?"""
+    tested = set().union(*(_macros_of(t)[1] for t in testers)) - known
+    for d in definers:
+        for m in _macros_of(d)[0] & tested:
+            if any(d not in reach.of(t) for t in testers if m in _macros_of(t)[1]):
+                return True
+    return False
+
+
+def keeps_order(source: str, roots: tuple[str, ...], graph, reach) -> bool:
+    """Does *source* read what a directory's own PCH of *roots* holds as the
+    PCH does?  It includes the roots in the same order, but other headers may
+    come in between (fs/xfs/xfs_iomap.c: xfs.h, a dozen xfs headers, then
+    xfs_trace.h), which the PCH reads after all its roots.  At each of those,
+    three sets swap places through the PCH: what the header brings that the
+    later roots do not (X: read after them), what both bring (Y: read with
+    the roots), what only the later roots bring (Z: read before X).  No
+    file of one may define a macro a file of another tests (x.h defines
+    MYDEBUG, kernel.h tests it: a TU that includes kernel.h before x.h),
+    save Y's for Z: Y comes before Z either way when the roots read it
+    first, as they do what they need.  Reached as text: every #if branch
+    counts."""
+    kids = graph.children(source)
+    at = {k: i for i, k in enumerate(kids)}
+    if any(r not in at for r in roots) or [at[r] for r in roots] != sorted(at[r] for r in roots):
         return False
-    return _GUARD.match(data, _LEAD_SKIP.match(data).end()) is not None
+    seen = reach.files(graph.forced)  # (-include: read first either way)
+    known = set().union(*(_macros_of(p)[0] for p in seen))
+    for i, k in enumerate(kids[:max(at[r] for r in roots)]):
+        if k in roots:
+            seen |= reach.of(k)
+            continue
+        new = reach.of(k) - seen
+        if not new:
+            continue
+        later = reach.files([r for r in roots if at[r] > i]) - seen
+        x, y, z = new - later, new & later, later - new
+        if any(_clash(d, t, reach, known) for d, t in ((x, y | z), (y | z, x), (z, y))):
+            return False
+        seen |= new
+    return True
 
 
 def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -335,29 +416,40 @@ def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tup
     return out
 
 
+# What a byte of a trace event header costs a parse against one of any other header.
+# Each TRACE_EVENT/DEFINE_EVENT expands to a tracepoint and its inline functions: on
+# 6.1, fs/xfs/xfs.h and the 4.9 MB of headers it reaches parse in 0.48 s, and
+# xfs_trace.h (137 kB) adds 0.7 s (one-off probe, session 6).
+TRACE_WEIGHT = 50
+
+
 class _Reach:
-    """The files, and their bytes, that the include graph reaches from some
-    roots (memoised per root: the PCHs of a tree share most of theirs)."""
+    """The files the include graph reaches from some roots, and what parsing
+    them costs (memoised per root: the PCHs of a tree share most of theirs)."""
 
     def __init__(self, graph):
         self.graph = graph
         self._files: dict[str, frozenset[str]] = {}
         self._sizes: dict[str, int] = {}
 
+    def of(self, root: str) -> frozenset[str]:
+        if root not in self._files:
+            self._files[root] = frozenset(self.graph.reach([root]))
+        return self._files[root]
+
     def files(self, roots: Iterable[str]) -> set[str]:
         out: set[str] = set()
         for r in roots:
-            if r not in self._files:
-                self._files[r] = frozenset(self.graph.reach([r]))
-            out |= self._files[r]
+            out |= self.of(r)
         return out
 
-    def bytes(self, roots: Iterable[str]) -> int:
-        """What a parse of *roots* reads, roughly: every #if branch counts."""
+    def cost(self, roots: Iterable[str]) -> int:
+        """What a parse of *roots* costs, roughly, in bytes read (every #if
+        branch counts), a trace event header's TRACE_WEIGHT times."""
         files = self.files(roots)
         for f in files - self._sizes.keys():
             try:
-                self._sizes[f] = os.stat(f).st_size
+                self._sizes[f] = os.stat(f).st_size * (TRACE_WEIGHT if trace_header(f) else 1)
             except OSError:
                 self._sizes[f] = 0
         return sum(self._sizes[f] for f in files)
@@ -371,7 +463,7 @@ def _served(base: Iterable[Group], graph, reach: _Reach) -> dict[str, int]:
     tested_memo: dict[str, set[str]] = {}
     early_memo: dict[tuple[str, bool], set[str] | None] = {}
     for g in base:
-        n = reach.bytes(g.roots)
+        n = reach.cost(g.roots)
         tested = tested_macros((p for p in reach.files(g.roots) if p.endswith(".h")), tested_memo)
         for m in g.members:
             if may_use(m, tested, graph, early_memo):
@@ -379,42 +471,119 @@ def _served(base: Iterable[Group], graph, reach: _Reach) -> dict[str, int]:
     return had
 
 
-def _enough(users: Iterable[str], had: dict[str, int], min_tus: int) -> bool:
-    # A TU no common PCH serves saves its whole parse, one that a common PCH serves
-    # about a third of it: 8 of the first or 24 of the second pay for a build.
-    return sum(3 if not had.get(f) else 1 for f in users) >= min_tus
+def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach, pays: float):
+    """``(roots in order, users, share)`` of the PCH that saves the files with
+    these *leads* the most over what a common PCH gives them (*share*: of a
+    parse of its roots, per user), or None if that is less than *pays* parses
+    of its roots in all (about what its build costs, and a margin).  Its users
+    are the files that start with every root, in its order, others in between
+    or not.  The roots are chosen one by one, each the guarded header that
+    saves the most (a subsystem's trace header first: most of what its TUs
+    cost), with what it needs, while one does; then every guarded header all
+    the users start with joins them, if it needs nothing more."""
+    count = Counter(r for lead in leads.values() for r in lead if guarded(r))
+    common = {r for r, n in count.items() if n >= pays}
+    needs = _Needs(leads, reach)
+    sets = {f: set(lead) for f, lead in leads.items()}
+
+    def users_of(roots):
+        holders = [f for f, lead in sets.items() if roots <= lead]
+        order = needs.order(roots, holders)
+        size = reach.cost(roots)
+        return order, size, [f for f in holders if _in_order(leads[f], order) and size > had.get(f, 0)]
+
+    out, roots = None, frozenset()
+    while True:
+        best = None
+        for r in sorted(common - roots):
+            trial = needs.close(roots | {r}, common)
+            if trial is None:
+                continue
+            order, size, users = users_of(trial)
+            saved = sum(size - had.get(f, 0) for f in users)
+            if saved >= pays * size and (best is None or saved > best[0]):
+                best = (saved, trial, order, users, saved / size / len(users))
+        if best is None or (out is not None and best[0] <= out[0]):
+            break
+        out = best
+        roots = best[1]
+    if out is None:
+        return None
+    _, roots, order, users, share = out
+    # The headers all the users start with cost them nothing more.
+    for h in sorted(set.intersection(*(sets[f] for f in users)) - roots):
+        if guarded(h) and needs.close(roots | {h}, set()) is not None:
+            more = users_of(roots | {h})
+            if set(more[2]) >= set(users):
+                roots, order = roots | {h}, more[0]
+    return order, users, share
 
 
-def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach, min_tus: int):
-    """``(roots in order, users)`` of the most useful PCH for files with these
-    *leads* (users times roots), or None."""
-    count = Counter(r for lead in leads.values() for r in lead)
-    out = None
-    for share in SHARES:
-        roots = {r for r, n in count.items() if n >= share * len(leads) and guarded(r)}
-        # The order most of the files that start with all of them write them in.
-        orders = Counter(tuple(r for r in lead if r in roots) for lead in leads.values() if roots <= set(lead))
-        if not roots or not orders:
-            continue
-        order = max(orders.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        size = reach.bytes(order)
-        users = [f for f, lead in leads.items() if tuple(r for r in lead if r in roots) == order
-                 and size > had.get(f, 0)]
-        if _enough(users, had, min_tus) and (out is None or len(users) * len(order) > out[0]):
-            out = (len(users) * len(order), order, users)
-    return out[1:] if out else None
+def _in_order(lead: tuple[str, ...], order: tuple[str, ...]) -> bool:
+    wanted = set(order)
+    return tuple(r for r in lead if r in wanted) == order
+
+
+class _Needs:
+    """What a header may need before it: every header that all the files
+    starting with it reach before it (include/trace/events/ext4.h needs the
+    ext4_group_t of fs/ext4/ext4.h, which fs/ext4/indirect.c reaches through
+    ext4_jbd2.h).  A PCH of headers that lacks one would not build."""
+
+    def __init__(self, leads: dict[str, tuple[str, ...]], reach: _Reach):
+        self.leads, self.reach = leads, reach
+        self.sets = [set(lead) for lead in leads.values()]
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def of(self, header: str) -> frozenset[str]:
+        if header not in self._memo:
+            pres = [self.reach.files(lead[:lead.index(header)]) for lead in self.leads.values() if header in lead]
+            self._memo[header] = frozenset(set.intersection(*pres)) if pres else frozenset()
+        return self._memo[header]
+
+    def order(self, roots: Iterable[str], users: Iterable[str]) -> tuple[str, ...]:
+        """*roots* in the order a PCH reads them: each after those that give
+        it what it needs, and where the *users* write it, on average."""
+        pos = {r: sum(self.leads[f].index(r) / len(self.leads[f]) for f in users) for r in roots}
+        out: list[str] = []
+        rest = sorted(pos, key=lambda r: (pos[r], r))
+        while rest:
+            have = self.reach.files(out)
+            # (A need may be chance: fs/btrfs/tests's files all put btrfs-tests.h before
+            # ../ctree.h, which needs nothing of it.  The one that lacks least goes first.)
+            r = min(rest, key=lambda r: len(self.of(r) - self.reach.of(r) - have))
+            out.append(r)
+            rest.remove(r)
+        return tuple(out)
+
+    def close(self, roots: frozenset[str], pool: set[str]) -> frozenset[str] | None:
+        """*roots* with the headers of *pool* they need (those that most files
+        start with as well first), or None if *pool* cannot give them all."""
+        while True:
+            missing = set().union(*(self.of(r) for r in roots)) - self.reach.files(roots)
+            if not missing:
+                return roots
+            best, key = None, None
+            for h in sorted(pool - roots):
+                gain = len(missing & self.reach.of(h))
+                if gain:
+                    k = (sum(1 for lead in self.sets if roots | {h} <= lead), gain)
+                    if key is None or k > key:
+                        best, key = h, k
+            if best is None:
+                return None
+            roots = roots | {best}
 
 
 def lead_groups(commands: Iterable[CompileCommand], graph, version: str, code: str, fields: tuple = (), *,
-                base: Iterable[Group] = (), min_tus: int | None = None) -> list[Group]:
+                base: Iterable[Group] = (), pays: float | None = None) -> list[Group]:
     """A PCH for each directory whose files mostly start with the same
-    includes, of those includes (the roots, SHARES), for the files that start
-    with all of them in the PCH's order and would read more through it than
-    through a common PCH of *base* (in bytes the include *graph* reaches: a
-    rough measure, it only picks PCHs).  A directory may get several, one
-    after the other among the files left.  ``index._precompile`` applies the
-    macro rule after the build."""
-    min_tus = LEAD_MIN_TUS if min_tus is None else min_tus
+    includes, of those includes, for the files that start with all of them and
+    would save more through it than through a common PCH of *base* (in bytes
+    the include *graph* reaches, _Reach.cost: a rough measure, it only picks
+    PCHs).  A directory may get several, one after the other among the files
+    left.  ``index._precompile`` applies the macro rule after the build."""
+    pays = LEAD_PAYS if pays is None else pays
     reach = _Reach(graph)
     had = _served(base, graph, reach)
     by_dir: dict[tuple, list[str]] = defaultdict(list)
@@ -425,18 +594,25 @@ def lead_groups(commands: Iterable[CompileCommand], graph, version: str, code: s
         by_dir[(os.path.dirname(c.file), flags)].append(c.file)
     made: dict[tuple, Group] = {}
     for (here, flags), files in sorted(by_dir.items()):
-        if not _enough(files, had, min_tus):
+        if len(files) < pays:
             continue
         leads = _leads(files, here, flags)
-        while (found := _best(leads, had, reach, min_tus)) is not None:
-            order, users = found
+        while (found := _best(leads, had, reach, pays)) is not None:
+            order, users, share = found
             for f in users:
                 del leads[f]
+            # (Left out, not tried again: they might do with fewer roots, but rarely.)
+            kept = [f for f in users if keeps_order(f, order, graph, reach)]
+            if len(kept) * share < pays:
+                continue
+            users = kept
             key = (flags, order)  # fs/xfs/libxfs and fs/xfs may share one
             if key in made:
-                users = [*made[key].members, *users]
+                old = made[key]
+                share = (old.saves * len(old.members) + share * len(users)) / (len(old.members) + len(users))
+                users = [*old.members, *users]
             h = hashlib.blake2b(digest_size=12)
             for part in ("own", version, code, *map(str, fields), *flags, *order):
                 h.update(part.encode() + b"\0")
-            made[key] = Group(h.hexdigest(), flags, order, tuple(sorted(users)), own=True)
+            made[key] = Group(h.hexdigest(), flags, order, tuple(sorted(users)), own=True, saves=share)
     return list(made.values())

@@ -28,7 +28,6 @@ COUNTER = re.compile(r"(__UNIQUE_ID_\w*?|__compiletime_assert_)\d+\b")
 @pytest.fixture(autouse=True)
 def small_groups(monkeypatch):
     monkeypatch.setattr(pch, "MIN_TUS", 2)
-    monkeypatch.setattr(pch, "LEAD_MIN_TUS", 9)  # three TUs no common PCH serves
 
 
 def run(tree, cache_dir, use_pch, jobs=2, fields=FIELDS):
@@ -275,9 +274,68 @@ def test_a_subsystem_header_found_through_its_include_flag_counts_as_the_tus_own
     # fs/xfs/libxfs/*.c reach fs/xfs/xfs.h through ccflags-y's -I: its MYDEBUG comes first too
     sub = {f"x/sub/{n}.c": OWN_C.format(n=n) for n in "pq"}
     tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, **sub}, flags=("-Ifs/x",))
-    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH (LEAD_MIN_TUS)
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c"}  # two are too few for their own PCH (LEAD_PAYS)
     assert fast.stats["pch"]["refused by a macro"] == 2
     assert same_facts(plain, fast) == []
+
+
+# fs/xfs's other pattern: the files start with the subsystem's header, then each with
+# its own few, then the trace event header, which costs more than all the rest.
+Y_H = ("#ifndef _Y_H\n#define _Y_H\n#include <linux/fs.h>\ntypedef int y_t;\n"
+       "static inline struct address_space *y_map(struct page *p) { return p->mapping; }\n#endif\n")
+Y_TRACE = ("#undef TRACE_SYSTEM\n#define TRACE_SYSTEM y\n"
+           "#if !defined(_Y_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)\n#define _Y_TRACE_H\n"
+           + "".join(f"static inline void trace_y_{i}(y_t v, struct page *p) {{ }}\n" for i in range(40))
+           + "#endif\n")
+Y_C = '#include "y.h"\n#include "y_{m}.h"\n#include "y_trace.h"\nint {n}(struct page *p) {{ return !y_map(p); }}\n'
+Y = {"y/y.h": Y_H, "y/y_trace.h": Y_TRACE, "y/y_a.h": "#ifndef _YA\n#define _YA\nint ya;\n#endif\n",
+     "y/y_b.h": "#ifndef _YB\n#define _YB\nint yb;\n#endif\n",
+     **{f"y/{n}.c": Y_C.format(n=n, m="ab"[i % 2]) for i, n in enumerate("pqrs")}}
+
+
+def own_groups(tree):
+    """The directories' own PCHs index._precompile would build for *tree*."""
+    from passdown import idents, prefilter
+
+    commands = load(tree / "compile_commands.json")
+    graph = prefilter.IncludeGraph(idents.Scanner(None), commands)
+    graph.reach([c.file for c in commands] + graph.forced)
+    common = pch.groups(commands, graph, "v", "c")
+    return {tuple(os.path.relpath(r, tree) for r in g.roots): [os.path.relpath(m, tree) for m in g.members]
+            for g in pch.lead_groups(commands, graph, "v", "c", base=common)}
+
+
+def test_an_own_pch_takes_the_trace_header_the_files_include_after_others(tmp_path):
+    tree, plain, fast = both_ways(tmp_path, Y)
+    # y_a.h and y_b.h come in between: each file reads them where it would anyway
+    assert own_groups(tree) == {("fs/y/y.h", "fs/y/y_trace.h"): [f"fs/y/{n}.c" for n in "pqrs"]}
+    assert with_pch(fast) == {"fs/a.c", "fs/b.c", *(f"fs/y/{n}.c" for n in "pqrs")}
+    assert fast.stats["pch"]["groups"] == 2 and not fast.stats["pch"]["failed"]
+    assert same_facts(plain, fast) == []
+
+
+def test_an_own_pch_holds_what_its_trace_header_needs(tmp_path):
+    # r.c and s.c reach y.h (y_t) through y_c.h only: a PCH of y_trace.h alone would not
+    # build, so y.h comes with it, and r.c and s.c, which do not start with it, are left out
+    y = {**Y, "y/y_c.h": '#include "y.h"\n'}
+    for n in "rs":
+        y[f"y/{n}.c"] = Y_C.format(n=n, m="c").replace('#include "y.h"\n', "")
+    y.update({f"y/{n}.c": Y_C.format(n=n, m="a") for n in "tu"})
+    tree, plain, fast = both_ways(tmp_path, y)
+    assert own_groups(tree) == {("fs/y/y.h", "fs/y/y_trace.h"): [f"fs/y/{n}.c" for n in "pqtu"]}
+    assert not fast.stats["pch"]["failed"]
+    assert same_facts(plain, fast) == []
+
+
+def test_an_own_pch_skips_the_tu_that_reads_a_header_its_roots_change_before_them(tmp_path):
+    # t.c reads kernel.h before x.h: the PCH would read it after x.h's MYDEBUG, t.c does not
+    own = {**OWN, "x/t.c": "#include <linux/kernel.h>\n" + OWN_C.format(n="t")}
+    tree, plain, fast = both_ways(tmp_path, {"x/x.h": OWN_H, **own}, common=False)
+    assert own_groups(tree) == {("fs/x/x.h", "include/linux/fs.h"): [f"fs/{n}" for n in OWN]}
+    assert with_pch(fast) == {f"fs/{n}" for n in OWN}
+    assert same_facts(plain, fast) == []
+    t = [c for c in fast.files[str(tree / "fs/x/t.c")].calls if c.name == "debug_call"]
+    assert t == []  # dbg() is 0 in t.c: kernel.h came before MYDEBUG
 
 
 def test_only_a_header_with_an_include_guard_can_be_a_root(tmp_path):
@@ -286,7 +344,11 @@ def test_only_a_header_with_an_include_guard_can_be_a_root(tmp_path):
     (tmp_path / "o.h").write_text("#pragma once\nint o;\n")
     (tmp_path / "n.h").write_text("/* no guard */\n#include <linux/fs.h>\nstruct n { int x; };\n")
     (tmp_path / "w.h").write_text("#ifndef _W_H\n#define _OTHER\n#endif\n")
-    assert [pch.guarded(str(tmp_path / f)) for f in ("g.h", "o.h", "n.h", "w.h")] == [True, True, False, False]
+    (tmp_path / "t.h").write_text("// SPDX\n" + Y_TRACE)
+    (tmp_path / "u.h").write_text(Y_TRACE.replace("#define _Y_TRACE_H", "#define _OTHER"))
+    files = ("g.h", "o.h", "n.h", "w.h", "t.h", "u.h")
+    assert [pch.guarded(str(tmp_path / f)) for f in files] == [True, True, False, False, True, False]
+    assert [pch.trace_header(str(tmp_path / f)) for f in files] == [False, False, False, False, True, False]
 
 
 def test_leading_includes_stop_at_the_first_other_line():
