@@ -110,19 +110,20 @@ def _read_log(path: str) -> None:
 def _work(task: tuple) -> F.TUFacts:
     from . import parse  # imported in the worker: only parse-level code loads libclang
 
-    source, args, tree, fields, log, exclude, focus, pch = task
+    source, args, tree, fields, log, exclude, focus, pch, walk_too = task
     crash = os.environ.get("PASSDOWN_TEST_CRASH_ON")
     if crash and source.endswith(crash):  # lets the tests kill a real worker, as a libclang crash would
         os.abort()
     _read_log(log)
     use = pch[1:] if pch and pch[0] == "use" else None
     save = pch[1] if pch and pch[0] == "build" else None
-    facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus, pch=use, save_pch=save)
+    skip = frozenset(_walked.difference(walk_too))
+    facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus, pch=use, save_pch=save)
     if use and (facts.diagnostics or facts.error):
         # An error with the PCH (a name of this TU clashing with a header it does not
         # otherwise include, say, or a PCH file that cannot be read) may not be one
         # without: the facts come from that parse.
-        facts = parse.parse_tu(source, args, tree, fields, frozenset(_walked), exclude, focus)
+        facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus)
     _walked.update(h.path for h in facts.headers)
     return facts
 
@@ -265,6 +266,11 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
     try:
         with os.fdopen(log_fd, "wb", buffering=0) as log:
             log.write("".join(p + "\n" for p in sorted(covered)).encode())
+            # A trace event header is walked by the TU that makes its trace points, if one
+            # is parsed: it alone sees the functions CREATE_TRACE_POINTS adds, and their
+            # uses (include/trace/events/ext4.h reads page->mapping in TP_fast_assign).
+            creates = _trace_creators(todo, by_file, covered)
+            log.write("".join(p + "\n" for p in sorted(set().union(*creates.values()))).encode())
             pch_for: dict[str, tuple] = {}
             if use_pch and not uses_mode and len(todo) >= pch_mod.MIN_TUS and executor.is_local():
                 t_pch = time.perf_counter()
@@ -280,8 +286,8 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
             pending = sorted(todo, key=lambda s: (s in pch_for, -_size(s)))
             tried: set[str] = set(pending)
             while pending:
-                tasks = [(s, by_file[s].args, str(tree), fields, log_path, walk_exclude, focus, pch_for.get(s))
-                         for s in pending]
+                tasks = [(s, by_file[s].args, str(tree), fields, log_path, walk_exclude, focus, pch_for.get(s),
+                          creates.get(s, frozenset())) for s in pending]
                 for facts in _parse_all(tasks, jobs, idx.crashed):
                     key = keys[facts.source]
                     if facts.error:
@@ -344,6 +350,35 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
     return idx
 
 
+_CREATE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+CREATE_TRACE_POINTS\b", re.M)
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.M)
+
+
+def _trace_creators(todo: Iterable[str], by_file: dict[str, CompileCommand],
+                    covered: set[str]) -> dict[str, frozenset[str]]:
+    """The trace event headers each TU of *todo* includes after it defines
+    CREATE_TRACE_POINTS (fs/ext4/super.c: trace/events/ext4.h), but those
+    whose facts the run has already."""
+    from .compdb import search_paths
+
+    out: dict[str, frozenset[str]] = {}
+    for src in todo:
+        try:
+            data = open(src, "rb").read()
+        except OSError:
+            continue
+        m = _CREATE.search(data)
+        if m is None:
+            continue
+        paths = search_paths(by_file[src].args)
+        found = (pch_mod.find_include(q == b'"', name.decode(errors="replace").strip(), os.path.dirname(src), paths)
+                 for q, name in _INCLUDE.findall(data, m.end()))
+        made = frozenset(p for p in found if p and p not in covered and pch_mod.trace_header(p))
+        if made:
+            out[src] = made
+    return out
+
+
 def _size(path: str) -> int:
     try:
         return os.stat(path).st_size
@@ -403,7 +438,7 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
         # No log: a build walks every header it reads but those another build on the same
         # worker walked already (the headers the cache holds too: its entry must be whole).
         tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, "", exclude, None,
-                      ("build", str(out))))
+                      ("build", str(out)), frozenset()))
     built = []
     for facts in _parse_all(tasks, jobs, []):
         key = Path(facts.source).stem

@@ -290,7 +290,7 @@ def leading_includes(data: bytes) -> list[tuple[bool, str]]:
         pos = m.end()
 
 
-def _find(quoted: bool, name: str, here: str, paths: SearchPaths) -> str | None:
+def find_include(quoted: bool, name: str, here: str, paths: SearchPaths) -> str | None:
     """Where the compiler finds ``#include "name"`` (*quoted*) or ``<name>``
     written in a file of *here*."""
     cands = (here, *paths.quote, *paths.angle) if quoted else paths.angle
@@ -407,7 +407,7 @@ def _leads(files: list[str], here: str, flags: tuple[str, ...]) -> dict[str, tup
             continue
         roots: list[str] = []
         for quoted, name in spelled:
-            p = _find(quoted, name, here, paths)
+            p = find_include(quoted, name, here, paths)
             if p is None:
                 break
             if p not in roots:

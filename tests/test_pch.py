@@ -327,6 +327,21 @@ def test_an_own_pch_holds_what_its_trace_header_needs(tmp_path):
     assert same_facts(plain, fast) == []
 
 
+def test_a_trace_header_is_walked_by_the_tu_that_makes_its_trace_points(tmp_path):
+    # What CREATE_TRACE_POINTS adds (TP_fast_assign's page->mapping) only its maker sees;
+    # the PCH's build and the other, bigger, TUs would walk the header first without it
+    made = Y_TRACE.replace("#endif\n", "#ifdef CREATE_TRACE_POINTS\nstatic inline struct address_space *"
+                           "y_made(struct page *p) { return p->mapping; }\n#endif\n#endif\n")
+    y = {**Y, "y/y_trace.h": made, "y/c.c": '#include "y.h"\n#define CREATE_TRACE_POINTS\n#include "y_trace.h"\n'}
+    y.update({f"y/{n}.c": Y_C.format(n=n, m="a") + "/* a bigger file */\n" * 20 for n in "pqrs"})
+    tree, plain, fast = both_ways(tmp_path, y)
+    assert own_groups(tree) == {("fs/y/y.h", "fs/y/y_a.h", "fs/y/y_trace.h"): [f"fs/y/{n}.c" for n in "pqrs"]}
+    for idx in (plain, fast, run(tree, tmp_path / "fast", True)):  # cold and warm
+        trace = idx.files[str(tree / "fs/y/y_trace.h")]
+        assert [u.function.split("@")[2] for u in trace.uses] == ["y_made"]
+    assert same_facts(plain, fast) == []
+
+
 def test_an_own_pch_skips_the_tu_that_reads_a_header_its_roots_change_before_them(tmp_path):
     # t.c reads kernel.h before x.h: the PCH would read it after x.h's MYDEBUG, t.c does not
     own = {**OWN, "x/t.c": "#include <linux/kernel.h>\n" + OWN_C.format(n="t")}
