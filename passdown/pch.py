@@ -94,7 +94,7 @@ class Group:
     args: tuple[str, ...]  # build flags, without the source
     roots: tuple[str, ...]  # absolute paths of the headers it includes
     members: tuple[str, ...]  # TUs that reach every root (the macro check comes after the build)
-    own: bool = False  # a directory's own (lead_groups): its members start with its roots, in any order
+    own: bool = False  # a directory's own (lead_groups): its members include its roots in order, first
     saves: float = 1.0  # a directory's own: the share of a parse of its roots a member saves, on average
 
     @property
@@ -482,7 +482,7 @@ def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach,
     cost), with what it needs, while one does; then every guarded header all
     the users start with joins them, if it needs nothing more."""
     count = Counter(r for lead in leads.values() for r in lead if guarded(r))
-    common = {r for r, n in count.items() if n >= pays}
+    pool = {r for r, n in count.items() if n >= pays}
     needs = _Needs(leads, reach)
     sets = {f: set(lead) for f, lead in leads.items()}
 
@@ -495,8 +495,8 @@ def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach,
     out, roots = None, frozenset()
     while True:
         best = None
-        for r in sorted(common - roots):
-            trial = needs.close(roots | {r}, common)
+        for r in sorted(pool - roots):
+            trial = needs.close(roots | {r}, pool)
             if trial is None:
                 continue
             order, size, users = users_of(trial)
