@@ -236,6 +236,10 @@ class IncludeGraph:
             return hit
         if os.path.isabs(name):
             cands = [name]
+        elif form == '"' and self.scanner.exists(os.path.normpath(os.path.join(here, name))):
+            # The includer's own directory comes first for every TU: fs/9p's "xattr.h" is
+            # fs/9p/xattr.h, never the fs/ext4/xattr.h another TU's -I would give.
+            cands = [os.path.join(here, name)]
         elif '"' in form:
             cands = [os.path.join(here, name)] + [os.path.join(d, name) for d in self.quote_dirs]
         else:

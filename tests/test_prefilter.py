@@ -8,7 +8,7 @@ import os
 from passdown import facts as F
 from passdown import idents, index, prefilter
 from passdown.cache import Cache
-from passdown.compdb import load
+from passdown.compdb import CompileCommand, load
 
 FIELDS = (F.FieldSpec("page", "mapping"),)
 
@@ -173,3 +173,20 @@ def test_a_new_header_invalidates_the_remembered_selection(tmp_path):
     again = prefilter.select(tree, cmds, "mapping", [tree / "fs"], tmp_path / "cache")
     assert not again.stats.get("memo")
     assert str(tree / "fs" / "page.h") in again.headers
+
+
+def test_a_quoted_include_found_next_to_its_includer_is_that_file_only(tmp_path):
+    # kbuild passes -I for every directory: over the union of all TUs' search paths,
+    # fs/a's "xattr.h" would also be fs/b's, which no TU of fs/a can read (a name not
+    # next to its includer still resolves over the union: a superset)
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "xattr.h").write_text(f"int {d};\n")
+        (tmp_path / d / "x.c").write_text('#include "xattr.h"\n#include "only_b.h"\n')
+    (tmp_path / "b/only_b.h").write_text("int only;\n")
+    commands = [CompileCommand(str(tmp_path / d / "x.c"), str(tmp_path), (f"-I{tmp_path / d}",), ())
+                for d in ("a", "b")]
+    graph = prefilter.IncludeGraph(idents.Scanner(None), commands)
+    graph.reach([c.file for c in commands])
+    assert graph.children(str(tmp_path / "a/x.c")) == (str(tmp_path / "a/xattr.h"), str(tmp_path / "b/only_b.h"))
+    assert graph.children(str(tmp_path / "b/x.c")) == (str(tmp_path / "b/xattr.h"), str(tmp_path / "b/only_b.h"))
