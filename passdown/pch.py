@@ -120,10 +120,14 @@ def groups(commands: Iterable[CompileCommand], graph, version: str, code: str, f
             path = next((os.path.join(d, h) for d in includes if os.path.isfile(os.path.join(d, h))), None)
             if path is not None:
                 reach[os.path.normpath(path)] = graph.includers(os.path.normpath(path), files)
-        order = sorted(reach, key=lambda p: -len(reach[p]))  # stable: HEADERS order among equals
-        prefix_tus, cur = [], set(files)
-        for p in order:
+        # Each next header the one most of the TUs that reach all before it reach too (not
+        # the one most TUs reach: a TU without linux/uaccess.h would lose fs.h and mm.h).
+        order, prefix_tus, cur, left = [], [], set(files), list(reach)
+        while left:
+            p = max(left, key=lambda p: len(cur & reach[p]))  # the first in HEADERS among equals
+            left.remove(p)
             cur = cur & reach[p]
+            order.append(p)
             prefix_tus.append(cur)
         cuts = sorted({max((i + 1 for i, t in enumerate(prefix_tus) if len(t) >= share * len(files)), default=0)
                        for share in TIERS} - {0}, reverse=True)

@@ -401,3 +401,26 @@ def test_build_args_drop_per_file_and_per_directory_flags():
             '-DKBUILD_MODNAME="ext4"', "-D__KBUILD_MODNAME=kmod_ext4", "-w")
     assert pch.build_args(args) == ("-nostdinc", "-I/t/include", "-I/b/arch/x86/include/generated", "-include",
                                     "/t/kconfig.h", "-DMODULE", "-w")
+
+
+def test_a_tier_takes_next_the_header_most_of_its_tus_reach(tmp_path):
+    # list.h is in fewer files than kernel.h, but in more of those that have init.h: f6 and
+    # f7 get it in a tier of their own (by plain counts they would lose it with kernel.h)
+    from passdown import idents, prefilter
+
+    has = {"types": range(1, 13), "init": range(1, 10), "kernel": [1, 2, 3, 4, 5, 10, 11, 12], "list": range(1, 8)}
+    (tmp_path / "include/linux").mkdir(parents=True)
+    for h in has:
+        (tmp_path / f"include/linux/{h}.h").write_text(f"int {h};\n")
+    entries = []
+    for n in range(1, 13):
+        (tmp_path / f"f{n}.c").write_text("".join(f"#include <linux/{h}.h>\n" for h, ns in has.items() if n in ns))
+        entries.append({"directory": str(tmp_path), "file": f"f{n}.c", "arguments": ["gcc", "-Iinclude", "-c", f"f{n}.c"]})
+    (tmp_path / "compile_commands.json").write_text(json.dumps(entries))
+    commands = load(tmp_path / "compile_commands.json")
+    graph = prefilter.IncludeGraph(idents.Scanner(None), commands)
+    graph.reach([c.file for c in commands])
+    tiers = {tuple(os.path.basename(r) for r in g.roots): sorted(int(os.path.basename(m)[1:-2]) for m in g.members)
+             for g in pch.groups(commands, graph, "v", "c", min_tus=2)}
+    assert tiers == {("types.h", "init.h", "list.h", "kernel.h"): [1, 2, 3, 4, 5], ("types.h", "init.h", "list.h"): [6, 7],
+                     ("types.h",): [8, 9, 10, 11, 12]}
