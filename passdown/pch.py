@@ -48,9 +48,10 @@ from typing import Iterable
 from .compdb import CompileCommand, SearchPaths, search_paths
 
 # Candidates: public headers meant to be included directly that many kernel
-# TUs reach.  A group orders them by how many of its TUs reach them; each PCH
-# tier is the longest such prefix that TIERS[i] of the group reach in full, and
-# a TU gets the deepest tier whose headers it all reaches.
+# TUs reach.  A group orders them, each next the one most of the TUs that reach
+# all before it reach too; each PCH tier is the longest such prefix that
+# TIERS[i] of the group reach in full, and a TU gets the deepest tier whose
+# headers it all reaches.
 HEADERS = ("linux/types.h", "linux/init.h", "linux/kernel.h", "linux/list.h", "linux/errno.h", "linux/string.h",
            "linux/spinlock.h", "linux/mutex.h", "linux/rcupdate.h", "linux/mm_types.h", "linux/sched.h",
            "linux/module.h", "linux/slab.h", "linux/uaccess.h", "linux/fs.h", "linux/mm.h", "linux/cred.h",
