@@ -269,6 +269,7 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
             # A trace event header is walked by the TU that makes its trace points, if one
             # is parsed: it alone sees the functions CREATE_TRACE_POINTS adds, and their
             # uses (include/trace/events/ext4.h reads page->mapping in TP_fast_assign).
+            pch_mod.forget_files()  # this run's headers, not those of an earlier run in this process
             creates = _trace_creators(todo, by_file, covered)
             log.write("".join(p + "\n" for p in sorted(set().union(*creates.values()))).encode())
             pch_for: dict[str, tuple] = {}
@@ -417,7 +418,8 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     # The common PCHs first, to build and to take header facts from: a header two PCHs
     # read is walked once per worker, and a directory's own may see it through its
     # macros (fs/xfs/xfs.h defines DEBUG, which printk.h tests).
-    for g in sorted(groups, key=lambda g: g.own):
+    common_first = sorted(groups, key=lambda g: g.own)
+    for g in common_first:
         out = pch_dir / f"{g.key}.pch"
         kept = cache.lookup(g.key) if out.is_file() else None
         if kept is not None:  # still valid: its headers' facts are the ones its users need
@@ -453,7 +455,7 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     # a later run may reuse one PCH without the others.  The same facts in each, and in
     # this run's index: those of the first PCH in the order above (not the first built).
     by_path: dict[str, F.FileFacts] = {}
-    for g in sorted(groups, key=lambda g: g.own):
+    for g in common_first:
         for h in walked.get(g.key, ()):
             by_path.setdefault(h.path, h)
     for facts in built:
@@ -465,14 +467,13 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
                                    facts.diagnostics, None, facts.seconds, facts.stats))
     _forget_old_pchs(pch_dir, cache, keep=set(ready))
     use: dict[str, tuple] = {}
-    tested_memo: dict = {}
     early_memo: dict = {}
     refused: set[str] = set()
     for g in groups:
         deps = ready.get(g.key)
         if deps is None:
             continue
-        tested = pch_mod.tested_macros((d for d in deps if d.endswith(".h")), tested_memo)
+        tested = pch_mod.tested_macros(d for d in deps if d.endswith(".h"))
         for src in todo.intersection(g.members):
             if src in use:
                 continue

@@ -152,20 +152,25 @@ _DEFINE_NEXT = re.compile(rb"\s*#[ \t]*define[ \t]+(\w+)(?:[^\n]*\\\n)*[^\n]*\n\
 _WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
-def tested_macros(paths: Iterable[str], memo: dict[str, set[str]] | None = None) -> set[str]:
+def tested_macros(paths: Iterable[str]) -> set[str]:
     """Names the preprocessor conditions of *paths* test, other than to give
     a default (``#ifndef X`` / ``#define X ...`` / ``#endif`` and nothing else:
-    an include guard is a test, a file that defines it keeps the header out).
-    *memo* keeps each file's names across calls (the PCHs of a run share most
-    of their headers)."""
-    memo = {} if memo is None else memo
+    an include guard is a test, a file that defines it keeps the header out)."""
     out: set[str] = set()
     for p in paths:
-        names = memo.get(p)
-        if names is None:
-            names = memo[p] = _tested_in(p)
-        out |= names
+        out |= _macros_of(p)[1]
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _macros_of(path: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(defined or undefined, tested) macros of one file (the PCHs of a run
+    share most of their headers; ``forget_files`` starts afresh)."""
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        return frozenset(), frozenset()
+    return frozenset(defined_macros(data)), frozenset(_tested_in(path))
 
 
 def _tested_in(path: str) -> set[str]:
@@ -279,7 +284,6 @@ def may_use(source: str, tested: set[str], graph, memo: dict[tuple[str, bool], s
 
 _LEAD_SKIP = re.compile(rb"(?:\s|/\*(?:[^*]|\*(?!/))*\*/|//[^\n]*)*")  # unambiguous: no backtracking
 _LEAD_INCLUDE = re.compile(rb'[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"][ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n')
-SHARES = (0.9, 0.75, 0.5)  # a root is a header at least this share of the directory's files start with
 
 
 def leading_includes(data: bytes) -> list[tuple[bool, str]]:
@@ -342,14 +346,11 @@ def trace_header(path: str) -> bool:
     return _guard(path) == "trace"
 
 
-@functools.lru_cache(maxsize=None)
-def _macros_of(path: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(defined or undefined, tested) macros of one file."""
-    try:
-        data = open(path, "rb").read()
-    except OSError:
-        return frozenset(), frozenset()
-    return frozenset(defined_macros(data)), frozenset(_tested_in(path))
+def forget_files() -> None:
+    """Read the files' guards and macros again: a run's tree may have changed
+    since the last one in this process."""
+    _guard.cache_clear()
+    _macros_of.cache_clear()
 
 
 def _clash(definers: set[str], testers: set[str], reach, known: set[str]) -> bool:
@@ -465,11 +466,10 @@ def _served(base: Iterable[Group], graph, reach: _Reach) -> dict[str, int]:
     macro rule (over the headers the roots reach as text, a superset of what
     the build reads) would refuse it."""
     had: dict[str, int] = {}
-    tested_memo: dict[str, set[str]] = {}
     early_memo: dict[tuple[str, bool], set[str] | None] = {}
     for g in base:
         n = reach.cost(g.roots)
-        tested = tested_macros((p for p in reach.files(g.roots) if p.endswith(".h")), tested_memo)
+        tested = tested_macros(p for p in reach.files(g.roots) if p.endswith(".h"))
         for m in g.members:
             if may_use(m, tested, graph, early_memo):
                 had[m] = max(had.get(m, 0), n)
