@@ -393,10 +393,10 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     A directory's own PCH is tried first, a common one next.  The groups come
     from all *commands*, so that a run that parses only some TUs again reuses
     the PCHs of the run that parsed them all.  A PCH is cached
-    under ``<cache>/pch/`` with a cache entry of its own (its key): the entry's
-    facts hold every header the build walked, and it stays valid while none of
-    the files the PCH read, nor the PCH file itself, changed.  Returns
-    ``({source: ("use", pch file, its headers)}, header facts, stats)``.
+    under ``<cache>/pch/`` with a cache entry of its own (its key), valid while
+    none of the files the PCH read, nor the PCH file itself, changed.  The facts
+    of a header several PCHs read are held by one entry only (_header_facts).
+    Returns ``({source: ("use", pch file, its headers)}, header facts, stats)``.
     """
     from . import idents, prefilter
     from .cache import CODE
@@ -411,60 +411,38 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
     # error, the macro rule) may still take a common one.
     groups = [g for g in [*own, *common] if todo.intersection(g.members)]
     pch_dir = cache.dir / "pch"
-    ready: dict[str, tuple[str, ...]] = {}
-    walked: dict[str, tuple[F.FileFacts, ...]] = {}
-    failed: list[str] = []
-    tasks = []
     # The common PCHs first, to build and to take header facts from: a header two PCHs
     # read is walked once per worker, and a directory's own may see it through its
     # macros (fs/xfs/xfs.h defines DEBUG, which printk.h tests).
     common_first = sorted(groups, key=lambda g: g.own)
+    kept: dict[str, F.TUFacts] = {}
     for g in common_first:
-        out = pch_dir / f"{g.key}.pch"
-        kept = cache.lookup(g.key) if out.is_file() else None
-        if kept is not None:  # still valid: its headers' facts are the ones its users need
-            ready[g.key] = tuple(d for d in kept.deps if d != str(out))
-            walked[g.key] = kept.headers
-            continue
-        n = len(todo.intersection(g.members))
-        if (n * g.saves < pch_mod.LEAD_PAYS) if g.own else (n < pch_mod.MIN_TUS):
-            continue  # not worth building for these few
-        src = pch_dir / f"{g.key}.h"
-        try:
-            pch_dir.mkdir(exist_ok=True)
-            if not src.is_file() or src.read_text() != g.text:
-                src.write_text(g.text)
-        except OSError as err:
-            failed.append(f"{g.key}: cannot write {src} ({err.strerror})")
-            continue
-        # No log: a build walks every header it reads but those another build on the same
-        # worker walked already (the headers the cache holds too: its entry must be whole).
-        tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, "", exclude, None,
-                      ("build", str(out)), frozenset()))
-    built = []
-    for facts in _parse_all(tasks, jobs, []):
-        key = Path(facts.source).stem
-        if facts.error:
-            cache.forget(key)
-            failed.append(f"{key}: {facts.error}")
-            continue
-        ready[key] = facts.deps
-        built.append(facts)
-        walked[key] = facts.headers
-    # Each entry gets the facts of every header its PCH read, whichever build walked it:
-    # a later run may reuse one PCH without the others.  The same facts in each, and in
-    # this run's index: those of the first PCH in the order above (not the first built).
-    by_path: dict[str, F.FileFacts] = {}
+        entry = cache.lookup(g.key) if (pch_dir / f"{g.key}.pch").is_file() else None
+        if entry is not None:
+            kept[g.key] = entry
+    failed: list[str] = []
+    built: dict[str, F.TUFacts] = {}
+    _build(tree, [g for g in common_first if g.key not in kept and _pays(g, todo)], pch_dir, fields, exclude, jobs,
+           cache, built, failed)
+    facts_of, borrowed, lacking = _header_facts(common_first, kept, built, cache, tree, exclude, pch_dir)
+    if lacking:  # still valid, but the entry holding some of their headers is gone
+        for key in lacking:
+            del kept[key]
+        _build(tree, [g for g in common_first if g.key in lacking], pch_dir, fields, exclude, jobs, cache, built,
+               failed)
+        facts_of, borrowed, _ = _header_facts(common_first, kept, built, cache, tree, exclude, pch_dir)
+    ready = {key: _pch_deps(e, pch_dir, key) for key, e in [*kept.items(), *built.items()]}
+    held = {h.path for e in kept.values() for h in e.headers} | borrowed
     for g in common_first:
-        for h in walked.get(g.key, ()):
-            by_path.setdefault(h.path, h)
-    for facts in built:
-        key = Path(facts.source).stem
-        headers = tuple(by_path[d] for d in facts.deps if d in by_path)
+        facts = built.get(g.key)
+        if facts is None:
+            continue
+        mine = tuple(facts_of[d] for d in facts.deps if d in facts_of and d not in held)
+        held.update(h.path for h in mine)
         # The PCH file is a dependency of its own entry only: a PCH rebuilt by a run that
         # did not finish no longer matches the entry, which is then built again.
-        cache.store(key, F.TUFacts(facts.source, facts.main, headers, (*facts.deps, str(pch_dir / f"{key}.pch")),
-                                   facts.diagnostics, None, facts.seconds, facts.stats))
+        cache.store(g.key, F.TUFacts(facts.source, facts.main, mine, (*facts.deps, str(pch_dir / f"{g.key}.pch")),
+                                     facts.diagnostics, None, facts.seconds, facts.stats))
     _forget_old_pchs(pch_dir, cache, keep=set(ready))
     use: dict[str, tuple] = {}
     early_memo: dict = {}
@@ -484,7 +462,79 @@ def _precompile(tree, commands, todo, cache, fields, version, log_path, exclude,
                 refused.add(src)
     stats = {"groups": len(ready), "built": len(built), "failed": failed, "tus": len(use),
              "refused by a macro": len(refused - use.keys()), "without": len(todo) - len(use)}
-    return use, list(by_path.values()), stats
+    return use, list(facts_of.values()), stats
+
+
+def _pays(g: pch_mod.Group, todo: set[str]) -> bool:
+    """Whether building *g* is worth it for the TUs of *todo* it may serve."""
+    n = len(todo.intersection(g.members))
+    return n * g.saves >= pch_mod.LEAD_PAYS if g.own else n >= pch_mod.MIN_TUS
+
+
+def _pch_deps(entry: F.TUFacts, pch_dir: Path, key: str) -> tuple[str, ...]:
+    out = str(pch_dir / f"{key}.pch")
+    return tuple(d for d in entry.deps if d != out)
+
+
+def _build(tree, todo_groups, pch_dir, fields, exclude, jobs, cache, built, failed) -> None:
+    """Build the PCHs of *todo_groups* on the workers; their facts go to *built*
+    (key -> facts, the PCH file not yet among the deps)."""
+    tasks = []
+    for g in todo_groups:
+        src = pch_dir / f"{g.key}.h"
+        try:
+            pch_dir.mkdir(exist_ok=True)
+            if not src.is_file() or src.read_text() != g.text:
+                src.write_text(g.text)
+        except OSError as err:
+            failed.append(f"{g.key}: cannot write {src} ({err.strerror})")
+            continue
+        # No log: a build walks every header it reads but those another build on the same
+        # worker walked already (in this run: they are in *built*).
+        tasks.append((str(src), (*g.args, "-x", "c-header"), str(tree), fields, "", exclude, None,
+                      ("build", str(pch_dir / f"{g.key}.pch")), frozenset()))
+    for facts in _parse_all(tasks, jobs, []):
+        key = Path(facts.source).stem
+        if facts.error:
+            cache.forget(key)
+            failed.append(f"{key}: {facts.error}")
+        else:
+            built[key] = facts
+
+
+def _header_facts(common_first, kept, built, cache, tree, exclude, pch_dir):
+    """The facts of every header the PCHs of this run read: path -> facts.
+
+    One entry holds a header's facts: the same 600 headers in all 28 PCH entries
+    of fs/ + mm/ were 150 MB that a warm plan unpickled 28 times over.  So a
+    kept entry's facts of a header come first (a warm run reads them there), then
+    those of any other valid entry (a PCH this run has no use for), then the
+    builds', the first in *common_first* order first (not the first built).
+    Returns (facts, the paths borrowed from other entries, the kept PCHs some of
+    whose headers have no facts anywhere: the entry that held them is gone)."""
+    tree_prefix = os.path.normpath(tree) + os.sep
+    excl = tuple(os.path.normpath(e) + os.sep for e in exclude)
+    facts_of: dict[str, F.FileFacts] = {}
+    for e in kept.values():
+        for h in e.headers:
+            facts_of.setdefault(h.path, h)
+    walked = {key: {d for d in _pch_deps(e, pch_dir, key) if d.startswith(tree_prefix) and not d.startswith(excl)}
+              - {e.source} for key, e in kept.items()}
+    missing = set().union(*walked.values()) - facts_of.keys()
+    borrowed: set[str] = set()
+    if missing:
+        owners = cache.owners(missing, exclude={g.key for g in common_first})
+        for key in sorted(set(owners.values())):
+            entry = cache.lookup(key)
+            for h in (entry.headers if entry is not None else ()):
+                if owners.get(h.path) == key:
+                    facts_of.setdefault(h.path, h)
+                    borrowed.add(h.path)
+    for g in common_first:
+        for h in (built[g.key].headers if g.key in built else ()):
+            facts_of.setdefault(h.path, h)
+    lacking = [key for key, paths in walked.items() if not paths <= facts_of.keys()]
+    return facts_of, borrowed, lacking
 
 
 def _forget_old_pchs(pch_dir: Path, cache: Cache, keep: set[str]) -> None:

@@ -366,13 +366,14 @@ class _Planner:
         """(function, parameter index) pairs some call site passes a literal NULL for."""
         out = set()
         for tok, sites in self.t.sites.items():
-            funcs = [t[2:] for t in self.g.tokens(self.g.find(tok)) if t.startswith("f:")]
+            nulls = {i for _, call, _, _ in sites for i, arg in enumerate(call.args) if arg.is_null}
+            if not nulls:
+                continue
             if tok.startswith("f:"):
                 funcs = [tok[2:]]
-            for _, call, _, _ in sites:
-                for i, arg in enumerate(call.args):
-                    if arg.is_null:
-                        out.update((usr, i) for usr in funcs)
+            else:
+                funcs = [t[2:] for t in self.g.tokens(self.g.find(tok)) if t.startswith("f:")]
+            out.update((usr, i) for usr in funcs for i in nulls)
         return out
 
     def _uses_in(self, fn: F.Function) -> list[int]:
@@ -391,18 +392,30 @@ class _Planner:
             self._cache[key] = self._sources_at(fn, offset)
         return self._cache[key]
 
+    def _typed(self, fn: F.Function) -> tuple[list[Source], list[tuple[F.Local, object]]]:
+        """What of *fn* has a source type, whatever the offset: the sources its
+        parameters give, and its locals of a source type with their rule.  Most
+        functions have neither; a plan over fs/ + mm/ asks for 56,000 offsets."""
+        key = ("typed", fn.usr)
+        hit = self._cache.get(key)
+        if hit is None:
+            params: list[Source] = []
+            for i, p in enumerate(fn.params):
+                sr = self.rule.source_for(p.canonical)
+                if sr is None or not p.name or (fn.usr, i) in self.null_passed:
+                    continue
+                order = self.rule.source.index(sr)
+                prov = f"parameter {p.name}" if order == 0 else f"derived from parameter {p.name} ({p.canonical.strip()})"
+                params.append(Source(sr.expr.format(var=p.name), "param", p.name, fn.line, sr.confidence, prov, order))
+            typed = [(loc, sr) for loc in fn.locals if (sr := self.rule.source_for(loc.canonical)) is not None]
+            hit = self._cache[key] = (params, typed)
+        return hit
+
     def _sources_at(self, fn: F.Function, offset: int) -> list[Source]:
-        out: list[Source] = []
-        for i, p in enumerate(fn.params):
-            sr = self.rule.source_for(p.canonical)
-            if sr is None or not p.name or (fn.usr, i) in self.null_passed:
-                continue
-            order = self.rule.source.index(sr)
-            prov = f"parameter {p.name}" if order == 0 else f"derived from parameter {p.name} ({p.canonical.strip()})"
-            out.append(Source(sr.expr.format(var=p.name), "param", p.name, fn.line, sr.confidence, prov, order))
-        for loc in fn.locals:
-            sr = self.rule.source_for(loc.canonical)
-            if sr is None or not (loc.offset < offset and (loc.scope_end == 0 or offset < loc.scope_end)):
+        params, typed = self._typed(fn)
+        out: list[Source] = list(params)
+        for loc, sr in typed:
+            if not (loc.offset < offset and (loc.scope_end == 0 or offset < loc.scope_end)):
                 continue
             good = None
             for _, line, rhs, conditional, init in self._assignments(fn, loc.name, offset):
@@ -714,21 +727,31 @@ class _Planner:
             queue.append(root)
         while queue:
             root = queue.pop()
+            for croot, accessor, _, target, line in self.unsupplied(root):
+                if croot in failed or croot in demanded or accessor:
+                    continue  # an accessor stays as it is: see fail_closure
+                demanded[croot] = f"calls {self.callee_name(target)} (line {line})"
+                queue.append(croot)
+        return demanded
+
+    def unsupplied(self, root: str) -> list[tuple[str, bool, str, str, int]]:
+        """The call sites of a group whose caller has no mapping to pass, in
+        group_sites order: (caller's group, caller is an accessor, caller, callee
+        token, line).  demand() and each pass of fail_closure() walk these."""
+        key = ("unsupplied", root)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = []
             for ff, call, via, target in self.group_sites(root):
                 caller = self.t.caller_def(call)
                 if caller is None:
                     continue
-                own = self.sources_at(caller, call.start)
                 if call.kind == "member" and self.member_base(call) is not None:
                     continue
-                if self.best(own) is not None:
+                if self.best(self.sources_at(caller, call.start)) is not None:
                     continue
-                croot = self.group_of(caller.usr)
-                if croot in failed or croot in demanded or caller.name in self.accessors:
-                    continue  # an accessor stays as it is: see fail_closure
-                demanded[croot] = f"calls {self.callee_name(target)} (line {call.line})"
-                queue.append(croot)
-        return demanded
+                hit.append((self.group_of(caller.usr), caller.name in self.accessors, caller.usr, target, call.line))
+        return hit
 
     def fail_closure(self, demanded: dict[str, str]) -> dict[str, str]:
         failed: dict[str, str] = {}
@@ -742,24 +765,17 @@ class _Planner:
             for root in demanded:
                 if root in failed:
                     continue
-                for ff, call, via, target in self.group_sites(root):
-                    caller = self.t.caller_def(call)
-                    if caller is None:
-                        continue
-                    croot = self.group_of(caller.usr)
-                    supplied = self.best(self.sources_at(caller, call.start)) is not None \
-                        or (call.kind == "member" and self.member_base(call) is not None)
-                    if caller.name in self.accessors and not supplied:
+                for croot, accessor, caller, _, _ in self.unsupplied(root):
+                    if accessor:
                         # Accessors are reads under another name: their callers are
                         # the uses, and their own signature does not change.
-                        failed[root] = (f"called from accessor: {self.name(caller.usr)}() calls it and "
-                                        "keeps its signature")
+                        failed[root] = f"called from accessor: {self.name(caller)}() calls it and keeps its signature"
                         changed = True
                         break
-                    if croot in failed and not supplied:
+                    if croot in failed:
                         # Keep the root cause; name only the first hop.
                         cause = failed[croot].split(" (through ")[0]
-                        failed[root] = f"{cause} (through caller {self.name(caller.usr)})"
+                        failed[root] = f"{cause} (through caller {self.name(caller)})"
                         changed = True
                         break
         return failed

@@ -63,19 +63,60 @@ def test_corpus_facts_are_the_same(tmp_path):
     assert fast.failures == []
 
 
-def test_each_pch_entry_holds_every_header_it_read(tmp_path):
-    # A later run may reuse one PCH without the others: its own entry must carry the facts
-    # of every header it read, or the TUs that use it would see those headers nowhere.
+def pch_entries(tree, cache_dir) -> dict[str, F.TUFacts]:
+    cache = Cache(cache_dir)
+    return {p.stem: cache.lookup(p.stem) for p in (cache_dir / "pch").glob("*.pch")}
+
+
+def read_by(entry, tree) -> set[str]:
+    return {d for d in entry.deps if d.startswith(str(tree) + os.sep)}
+
+
+def test_one_pch_entry_holds_each_header_the_pchs_read(tmp_path):
+    # The facts of a header several PCHs read are kept once (a warm plan over fs/ + mm/
+    # unpickled 600 headers 28 times over), in the entry of the first PCH, common first.
     tree = tmp_path / "kern"
     shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build*", "expected"))
     fast = run(tree, tmp_path / "c", True, jobs=1)  # one worker: the second build skips what the first walked
-    cache = Cache(tmp_path / "c")
-    keys = [p.stem for p in (tmp_path / "c" / "pch").glob("*.pch")]
-    assert len(keys) == fast.stats["pch"]["built"] >= 2
-    for key in keys:
-        entry = cache.lookup(key)
-        read = {d for d in entry.deps if d.endswith(".h") and d.startswith(str(tree) + os.sep)}
-        assert read and {h.path for h in entry.headers} == read
+    entries = pch_entries(tree, tmp_path / "c")
+    assert len(entries) == fast.stats["pch"]["built"] >= 2
+    held = [h.path for e in entries.values() for h in e.headers]
+    assert len(held) == len(set(held))
+    assert set(held) == set().union(*(read_by(e, tree) for e in entries.values()))
+    biggest = max(entries.values(), key=lambda e: len(read_by(e, tree)))
+    assert {h.path for h in biggest.headers} == read_by(biggest, tree)
+    warm = run(tree, tmp_path / "c", True)
+    assert warm.parsed == 0 and same_facts(fast, warm) == []
+
+
+@pytest.mark.parametrize("holder", ["kept", "gone"])
+def test_a_pch_reused_without_the_one_that_holds_its_headers(tmp_path, holder):
+    # mm/util.c and mm/debug.c do not reach buffer_head.h: the PCH with it holds the
+    # headers all the PCHs share, and a run that parses these two alone has no use for
+    # it.  Its entry lends them (kept); when it is gone, the smaller PCHs are built again:
+    # their users must not lose the facts of fs.h or mm.h.
+    tree = tmp_path / "kern"
+    shutil.copytree(CORPUS, tree, ignore=shutil.ignore_patterns("build*", "expected"))
+    run(tree, tmp_path / "c", True)
+    entries = pch_entries(tree, tmp_path / "c")
+    bh = str(tree / "include/linux/buffer_head.h")
+    [holder_key] = [k for k, e in entries.items() if bh in read_by(e, tree)]
+    assert {h.path for h in entries[holder_key].headers} == read_by(entries[holder_key], tree)
+    if holder == "gone":
+        cache = Cache(tmp_path / "c")
+        cache.forget(holder_key)
+        cache.save()
+        (tmp_path / "c/pch" / f"{holder_key}.pch").unlink()
+    for name in ("mm/util.c", "mm/debug.c"):
+        (tree / name).write_text((tree / name).read_text() + f"\nint {name[3:-2]}_extra(void) {{ return 0; }}\n")
+    again = run(tree, tmp_path / "c", True)
+    assert {"mm/util.c", "mm/debug.c"} <= with_pch(again)
+    if holder == "kept":
+        assert again.parsed == 2 and again.stats["pch"]["built"] == 0
+    else:  # and one reader of buffer_head.h, which only that PCH read, walks it again
+        assert again.parsed == 3 and again.stats["pch"]["built"] >= 1
+    assert same_facts(run(tree, tmp_path / "plain", False), again) == []
+    assert str(tree / "include/linux/mm.h") in again.files
 
 
 def test_warm_run_builds_nothing_and_a_pch_header_change_rebuilds(tmp_path, monkeypatch):
