@@ -30,7 +30,6 @@ facts are the same as without (``bench/pch_check.py`` compares them).
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import signal
@@ -150,14 +149,12 @@ def run(
     *pch*: a full index parses the TUs that can through a shared precompiled
     header (pch.py); the facts are the same.
     """
-    with no_gc():
-        idx = _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress, uses_in=uses_in,
-                   use_pch=pch)
-    # Millions of long-lived records: out of the cyclic GC's sight from now on (they hold no
-    # cycles; reference counting still frees them).  A plan's own allocations would otherwise
+    # Millions of long-lived records, frozen on the way out (no_gc): out of the cyclic GC's
+    # sight from then on (they hold no cycles).  A plan's own allocations would otherwise
     # trigger full collections that walk all of them: ~40 % of a warm plan over fs/ + mm/.
-    gc.freeze()
-    return idx
+    with no_gc():
+        return _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress,
+                    uses_in=uses_in, use_pch=pch)
 
 
 def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use_pch) -> Index:
