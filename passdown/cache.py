@@ -316,6 +316,34 @@ class Cache:
         return self._light
 
 
+def shared_strings(facts: F.TUFacts) -> F.TUFacts:
+    """*facts* with equal strings made one object.
+
+    libclang hands back a new ``str`` for each spelling, so a TU's facts repeat
+    the same USRs, type spellings and paths thousands of times, and pickle
+    writes each copy in full (it shares objects by identity only).  Run on the
+    worker, before the facts cross to the parent: on 6.1 fs/ + mm/ the cache's
+    TU facts take 188 MB instead of 262, load in 1.3 s instead of 1.7, and hold
+    270 MB less in memory.  Costs ~4 ms per TU."""
+    memo: dict[str, str] = {}
+    share = memo.setdefault
+
+    def walk(x):
+        t = type(x)
+        if t is str:
+            return share(x, x)
+        if t is tuple:
+            return tuple([walk(y) for y in x])
+        if isinstance(x, tuple):  # a facts record (facts.record: a tuple subclass)
+            return _tuple_new(t, tuple([walk(y) for y in x]))
+        return x
+
+    return walk(facts)
+
+
+_tuple_new = tuple.__new__
+
+
 def light(t: F.TUFacts) -> F.TUFacts:
     """The part of a TU's facts a report needs (see the module docstring)."""
     return t._replace(main=_light_file(t.main) if t.main is not None else None,

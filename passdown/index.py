@@ -23,9 +23,10 @@ A full run with many TUs to parse first builds a few precompiled headers of
 the common kernel headers, and of the includes a directory's files start with
 (``pch.py`` says which, and which TU may use one;
 ``parse.parse_tu`` builds and uses them).  A PCH has a cache entry of its own:
-its facts hold the headers the build walked, so the TUs that use it walk only
-their own declarations, and it is rebuilt when a file it read changes.  The
-facts are the same as without (``bench/pch_check.py`` compares them).
+its facts hold the headers the build walked that no PCH before it holds (one
+copy of each header's facts), so the TUs that use it walk only their own
+declarations, and it is rebuilt when a file it read changes.  The facts are the
+same as without (``bench/pch_check.py`` compares them).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Callable, Iterable
 from . import executor
 from . import facts as F
 from . import pch as pch_mod
-from .cache import Cache, light, no_gc, tu_key
+from .cache import Cache, light, no_gc, shared_strings, tu_key
 from .compdb import CompileCommand
 
 # Called with (done, total, source) as TUs finish.
@@ -124,7 +125,7 @@ def _work(task: tuple) -> F.TUFacts:
         # without: the facts come from that parse.
         facts = parse.parse_tu(source, args, tree, fields, skip, exclude, focus)
     _walked.update(h.path for h in facts.headers)
-    return facts
+    return shared_strings(facts)
 
 
 # -- parent side ------------------------------------------------------------------

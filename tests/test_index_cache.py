@@ -181,3 +181,30 @@ def test_changing_the_owner_of_a_header_reparses_only_it(tmp_path):
     again = run(tree, tmp_path / "cache")
     assert again.parsed == 1  # the owner walks page.h again; no other includer is parsed for it
     assert ("include/page.h", 3) in uses(again)
+
+
+def strings(x, out):
+    if type(x) is str:
+        out.append(x)
+    elif isinstance(x, tuple):
+        for y in x:
+            strings(y, out)
+    return out
+
+
+def test_a_cached_entry_holds_each_string_once(tmp_path):
+    # libclang gives a new str for every spelling, and pickle shares by identity only: the
+    # worker makes equal strings one object, so the cache stores each once (and a warm
+    # run holds each once).  The facts are the same.
+    tree = make_tree(tmp_path)
+    cold = run(tree, tmp_path / "cache", jobs=2)
+    cache = Cache(tmp_path / "cache")
+    by_source = {t.source: t for t in cold.tus}
+    assert len(cache.manifest.tus) == len(by_source) == 3
+    for key in cache.manifest.tus:
+        entry = cache.lookup(key)
+        assert entry == by_source[entry.source]
+        seen = strings(entry._replace(stats=None), [])
+        usr = [f.usr for ff in (entry.main, *entry.headers) for f in ff.functions]
+        assert len(seen) > len(set(seen)) and usr  # the same spellings come back...
+        assert len({id(s) for s in seen}) == len(set(seen))  # ...as one object each
