@@ -80,19 +80,24 @@ def file_sha(path: str) -> str | None:
 
 
 @contextmanager
-def no_gc():
+def no_gc(freeze: bool = False):
     """Unpickling millions of small objects triggers the cyclic GC over and
-    over (facts hold no cycles): about half the load time.  What the block
-    made and kept is frozen (out of the collector's sight; reference counting
-    still frees it) before the GC is back on: else the first collection after
-    walks every object made in the block, 1.1 s after a warm plan's load."""
+    over (facts hold no cycles): about half the load time.
+
+    *freeze*: what the block made and kept is long-lived (a run's facts): it is
+    frozen (out of the collector's sight; reference counting still frees it)
+    before the GC is back on.  Else the first collection after walks every
+    object made in the block: 1.1 s after a warm plan's load.  Everything
+    alive then is frozen, so this is for a command's one big load, not for a
+    library's every call."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            gc.freeze()
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 

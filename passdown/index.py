@@ -153,7 +153,7 @@ def run(
     # Millions of long-lived records, frozen on the way out (no_gc): out of the cyclic GC's
     # sight from then on (they hold no cycles).  A plan's own allocations would otherwise
     # trigger full collections that walk all of them: ~40 % of a warm plan over fs/ + mm/.
-    with no_gc():
+    with no_gc(freeze=True):
         return _run(tree, commands, fields, cache, jobs=jobs, exclude=exclude, progress=progress,
                     uses_in=uses_in, use_pch=pch)
 
