@@ -235,6 +235,17 @@ class Cache:
                     out[h.path] = key
         return out
 
+    def borrow(self, paths: set[str], *, exclude: set[str] = frozenset(), full: bool = True) -> list[F.FileFacts]:
+        """The current facts of those of *paths* some valid entry (not in
+        *exclude*) holds, each entry read once (see ``owners``); *full*: from
+        its full facts, else its light ones."""
+        owners = self.owners(paths, exclude=exclude, full=full)
+        out: list[F.FileFacts] = []
+        for key in sorted(set(owners.values())):
+            facts = self.lookup(key) if full else self.lookup_light(key)
+            out += [h for h in (facts.headers if facts is not None else ()) if owners.get(h.path) == key]
+        return out
+
     # -- storing ----------------------------------------------------------
     def store(self, key: str, facts: F.TUFacts, *, full: bool = True) -> None:
         """Remember *facts* under *key*.  With ``full=False`` only the light

@@ -193,9 +193,7 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
         wanted = [c.file for c in commands]
     t_select = time.perf_counter()
 
-    def walkable(path: str) -> bool:
-        return path.startswith(str(tree) + os.sep) and not path.startswith(
-            tuple(os.path.normpath(e) + os.sep for e in walk_exclude))
+    walkable = _walkable(tree, walk_exclude)
 
     # Cached entries, checked by stat; their light facts say which headers each one walked.
     def cached_light(src: str) -> F.TUFacts | None:
@@ -218,15 +216,8 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
     need = {d for d in cache.deps_union(keys[src] for src in have)
             if d.endswith(".h") and d not in covered and walkable(d)}
     need.update(h for h in headers_wanted if h not in covered and walkable(h))
-    donated: list[F.FileFacts] = []
-    if need:
-        owners = cache.owners(need, full=not uses_mode)
-        for key in sorted(set(owners.values())):
-            facts = cache.lookup_light(key) if uses_mode else cache.lookup(key)
-            for h in (facts.headers if facts is not None else ()):
-                if owners.get(h.path) == key:
-                    donated.append(h)
-                    covered.add(h.path)
+    donated = cache.borrow(need, full=not uses_mode) if need else []
+    covered.update(h.path for h in donated)
 
     todo = [s for s in wanted if s not in have]
     # The TUs to parse will walk again, most likely, the headers they read last time.
@@ -351,6 +342,14 @@ def _run(tree, commands, fields, cache, *, jobs, exclude, progress, uses_in, use
 
 _CREATE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+CREATE_TRACE_POINTS\b", re.M)
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.M)
+
+
+def _walkable(tree, exclude: Iterable[str]) -> Callable[[str], bool]:
+    """Is a path one the walk takes facts from: under *tree*, not under an
+    *exclude* directory (as parse.parse_tu decides)?"""
+    prefix = os.path.normpath(tree) + os.sep
+    excl = tuple(os.path.normpath(e) + os.sep for e in exclude)
+    return lambda path: path.startswith(prefix) and not path.startswith(excl)
 
 
 def _trace_creators(todo: Iterable[str], by_file: dict[str, CompileCommand],
@@ -510,24 +509,18 @@ def _header_facts(common_first, kept, built, cache, tree, exclude, pch_dir):
     builds', the first in *common_first* order first (not the first built).
     Returns (facts, the paths borrowed from other entries, the kept PCHs some of
     whose headers have no facts anywhere: the entry that held them is gone)."""
-    tree_prefix = os.path.normpath(tree) + os.sep
-    excl = tuple(os.path.normpath(e) + os.sep for e in exclude)
+    walkable = _walkable(tree, exclude)
     facts_of: dict[str, F.FileFacts] = {}
     for e in kept.values():
         for h in e.headers:
             facts_of.setdefault(h.path, h)
-    walked = {key: {d for d in _pch_deps(e, pch_dir, key) if d.startswith(tree_prefix) and not d.startswith(excl)}
-              - {e.source} for key, e in kept.items()}
+    walked = {key: {d for d in _pch_deps(e, pch_dir, key) if walkable(d)} - {e.source} for key, e in kept.items()}
     missing = set().union(*walked.values()) - facts_of.keys()
     borrowed: set[str] = set()
     if missing:
-        owners = cache.owners(missing, exclude={g.key for g in common_first})
-        for key in sorted(set(owners.values())):
-            entry = cache.lookup(key)
-            for h in (entry.headers if entry is not None else ()):
-                if owners.get(h.path) == key:
-                    facts_of.setdefault(h.path, h)
-                    borrowed.add(h.path)
+        for h in cache.borrow(missing, exclude={g.key for g in common_first}):
+            facts_of.setdefault(h.path, h)
+            borrowed.add(h.path)
     for g in common_first:
         for h in (built[g.key].headers if g.key in built else ()):
             facts_of.setdefault(h.path, h)

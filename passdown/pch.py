@@ -170,14 +170,10 @@ def _macros_of(path: str) -> tuple[frozenset[str], frozenset[str]]:
         data = open(path, "rb").read()
     except OSError:
         return frozenset(), frozenset()
-    return frozenset(defined_macros(data)), frozenset(_tested_in(path))
+    return frozenset(defined_macros(data)), frozenset(_tested_in(data))
 
 
-def _tested_in(path: str) -> set[str]:
-    try:
-        data = open(path, "rb").read()
-    except OSError:
-        return set()
+def _tested_in(data: bytes) -> set[str]:
     out: set[bytes] = set()
     for m in _COND.finditer(data):
         words = _WORD.findall(m.group(2).split(b"/*")[0].split(b"//")[0])
@@ -489,7 +485,7 @@ def _best(leads: dict[str, tuple[str, ...]], had: dict[str, int], reach: _Reach,
     count = Counter(r for lead in leads.values() for r in lead if guarded(r))
     pool = {r for r, n in count.items() if n >= pays}
     needs = _Needs(leads, reach)
-    sets = {f: set(lead) for f, lead in leads.items()}
+    sets = needs.sets
 
     def users_of(roots):
         holders = [f for f, lead in sets.items() if roots <= lead]
@@ -537,7 +533,7 @@ class _Needs:
 
     def __init__(self, leads: dict[str, tuple[str, ...]], reach: _Reach):
         self.leads, self.reach = leads, reach
-        self.sets = [set(lead) for lead in leads.values()]
+        self.sets = {f: set(lead) for f, lead in leads.items()}
         self._memo: dict[str, frozenset[str]] = {}
 
     def of(self, header: str) -> frozenset[str]:
@@ -572,7 +568,7 @@ class _Needs:
             for h in sorted(pool - roots):
                 gain = len(missing & self.reach.of(h))
                 if gain:
-                    k = (sum(1 for lead in self.sets if roots | {h} <= lead), gain)
+                    k = (sum(1 for lead in self.sets.values() if roots | {h} <= lead), gain)
                     if key is None or k > key:
                         best, key = h, k
             if best is None:
